@@ -1,0 +1,10 @@
+"""URL map. Each app owns its own ``urls.py``; the API and Open311 live under their own prefixes."""
+
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("shequ.web.urls")),
+    path("", include("shequ.accounts.urls")),
+    path("registry/", include("shequ.registry.urls")),
+    path("audit/", include("shequ.core.urls")),
+]

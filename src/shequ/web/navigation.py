@@ -1,0 +1,47 @@
+"""The main navigation: one list, each entry shown only to users with its capability."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.http import HttpRequest
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from shequ.accounts.roles import Capability
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: object
+    url_name: str
+    capability: str | None
+    icon: str = ""
+
+
+NAV: list[NavItem] = [
+    NavItem(_("首页"), "home", None, "home"),
+    NavItem(_("区域"), "registry:place_tree", Capability.REGISTRY_VIEW, "tree"),
+    NavItem(_("人员"), "registry:person_list", Capability.REGISTRY_VIEW, "people"),
+    NavItem(_("组织"), "registry:organisation_list", Capability.REGISTRY_VIEW, "org"),
+    NavItem(_("用户"), "accounts:user_list", Capability.ACCOUNTS_MANAGE, "users"),
+    NavItem(_("标签"), "registry:caretag_list", Capability.VOCABULARY_EDIT, "tag"),
+    NavItem(_("审计"), "core:audit_list", Capability.AUDIT_VIEW, "audit"),
+]
+
+
+def nav_items(request: HttpRequest) -> list[dict[str, object]]:
+    user = request.user
+    items = []
+    for item in NAV:
+        if item.capability and not user.has_capability(item.capability):  # type: ignore[union-attr]
+            continue
+        try:
+            url = reverse(item.url_name)
+        except NoReverseMatch:
+            continue
+        items.append(
+            {"label": item.label, "url": url, "icon": item.icon, "active": request.path.startswith(url) and url != "/"
+             or request.path == url}
+        )
+    return items

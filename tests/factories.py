@@ -1,0 +1,50 @@
+"""Builders for test data. They call the services, so test data obeys the same rules as real data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from typing import Any
+
+from shequ.accounts import services as account_services
+from shequ.accounts.models import User
+from shequ.core import pii
+from shequ.registry import services
+from shequ.registry.choices import PlaceKind, ResidenceType
+from shequ.registry.models import Place
+
+PASSWORD = "correct-horse-battery-staple"
+_seq = itertools.count(1)
+
+
+def square(lon: float, lat: float, size: float = 0.01) -> dict[str, Any]:
+    return {
+        "type": "Polygon",
+        "coordinates": [[[lon, lat], [lon + size, lat], [lon + size, lat + size], [lon, lat + size], [lon, lat]]],
+    }
+
+
+def id_number(*, birth: dt.date = dt.date(1950, 3, 7), sex: str = "female", region: str = "310105") -> str:
+    return pii.make_id_number(region_code=region, birth_date=birth, sequence=next(_seq), sex=sex)
+
+
+def place(parent: Place | None, kind: str, name: str, code: str | None = None, **kw: Any) -> Place:
+    return services.place_create(actor=None, parent=parent, kind=kind, name=name, code=code, **kw)
+
+
+def person(place: Place, name: str = "张三丰", **kw: Any):  # type: ignore[no-untyped-def]
+    kw.setdefault("residence_type", ResidenceType.REGISTERED)
+    return services.person_create(actor=None, place=place, name=name, **kw)
+
+
+def user(username: str, *, place: Place | None = None, role: str | None = None, **kw: Any) -> User:
+    u = account_services.user_create(actor=None, username=username, password=PASSWORD, **kw)
+    if place is not None and role is not None:
+        account_services.membership_grant(actor=None, user=u, place=place, role=role)
+    return u
+
+
+def unit_in(building: Place, room: str = "0101", area: str = "80.50") -> Place:
+    from decimal import Decimal
+
+    return place(building, PlaceKind.UNIT, f"{room}室", code=room, floor_area=Decimal(area))
