@@ -27,6 +27,15 @@ CARE_TAGS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Argon2 is deliberately slow; tests that are not about hashing use a fast hasher.
+
+    tests/accounts/test_passwords.py checks the production setting uses Argon2.
+    """
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *settings.PASSWORD_HASHERS]
+
+
 @pytest.fixture
 def tags(db):
     return {slug: services.caretag_create(actor=None, slug=slug, name=name, sensitive=sensitive)

@@ -48,3 +48,19 @@ def unit_in(building: Place, room: str = "0101", area: str = "80.50") -> Place:
     from decimal import Decimal
 
     return place(building, PlaceKind.UNIT, f"{room}室", code=room, floor_area=Decimal(area))
+
+
+def valid_id_numbers_in(text: str) -> list[str]:
+    """Every 18-character window of ``text`` that passes the GB 11643 check: what a dump must not hold."""
+    import re
+
+    found = []
+    for run in re.findall(r"[\dX]{18,}", text):
+        for i in range(len(run) - 17):
+            window = run[i:i + 18]
+            try:
+                pii.parse_id_number(window)
+            except pii.PiiError:
+                continue
+            found.append(window)
+    return found

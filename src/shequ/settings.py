@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
     "ninja",
+    "huey.contrib.djhuey",
     "shequ.core",
     "shequ.accounts",
     "shequ.registry",
@@ -202,6 +203,7 @@ USE_TZ = True
 # --- Static files: our own and the npm packages installed by the set-up step ----------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 NODE_MODULES = Path(env.str("SHEQU_NODE_MODULES", default=str(ROOT_DIR / "node_modules")))
 STATICFILES_DIRS = [
     (f"vendor/{name}", NODE_MODULES / package)
