@@ -78,6 +78,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "rules.apps.AutodiscoverRulesConfig",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "ninja",
     "huey.contrib.djhuey",
     "shequ.core",
@@ -95,6 +97,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "shequ.accounts.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -243,7 +247,9 @@ HUEY = (
 # --- Platform -------------------------------------------------------------------------------------
 # Leaflet tile layer URL template; empty = no tiles, our own GeoJSON only.
 SHEQU_TILE_URL = env.str("SHEQU_TILE_URL", default="")
+# Staff who may reveal personal data must confirm a TOTP code after the password (QUALITY §3).
 SHEQU_REQUIRE_2FA = env.bool("SHEQU_REQUIRE_2FA", default=not DEBUG)
+OTP_TOTP_ISSUER = "社区云"
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
