@@ -38,8 +38,10 @@ def _fast_password_hashing(settings):
 
 @pytest.fixture
 def tags(db):
-    return {slug: services.caretag_create(actor=None, slug=slug, name=name, sensitive=sensitive)
-            for slug, name, sensitive in CARE_TAGS}
+    return {
+        slug: services.caretag_create(actor=None, slug=slug, name=name, sensitive=sensitive)
+        for slug, name, sensitive in CARE_TAGS
+    }
 
 
 @pytest.fixture
@@ -52,8 +54,12 @@ def tree(db, tags):
     b1 = f.place(street_b, PlaceKind.COMMUNITY, "华山居委会", code="001", geometry=f.square(121.50, 31.20, 0.02))
     nodes = {"district": district, "street_a": street_a, "street_b": street_b, "a1": a1, "a2": a2, "b1": b1}
     for key, community in (("a1", a1), ("a2", a2), ("b1", b1)):
-        compound = f.place(community, PlaceKind.COMPOUND, f"{community.name[:2]}小区",
-                           geometry=f.square(community.lon - 0.001, community.lat - 0.001, 0.005))
+        compound = f.place(
+            community,
+            PlaceKind.COMPOUND,
+            f"{community.name[:2]}小区",
+            geometry=f.square(community.lon - 0.001, community.lat - 0.001, 0.005),
+        )
         building = f.place(compound, PlaceKind.BUILDING, "1号楼", floors=6)
         nodes[f"{key}_compound"] = compound
         nodes[f"{key}_building"] = building

@@ -57,7 +57,7 @@ def valid_id_numbers_in(text: str) -> list[str]:
     found = []
     for run in re.findall(r"[\dX]{18,}", text):
         for i in range(len(run) - 17):
-            window = run[i:i + 18]
+            window = run[i : i + 18]
             try:
                 pii.parse_id_number(window)
             except pii.PiiError:

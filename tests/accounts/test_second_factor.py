@@ -30,11 +30,22 @@ def test_production_default_is_on(tmp_path):
 
     from cryptography.fernet import Fernet
 
-    env = {**os.environ, "SHEQU_DEBUG": "false", "SECRET_KEY": "x" * 60, "SHEQU_DATA_KEY": Fernet.generate_key().decode(),
-           "SHEQU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "shequ.settings"}
+    env = {
+        **os.environ,
+        "SHEQU_DEBUG": "false",
+        "SECRET_KEY": "x" * 60,
+        "SHEQU_DATA_KEY": Fernet.generate_key().decode(),
+        "SHEQU_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "shequ.settings",
+    }
     env.pop("SHEQU_REQUIRE_2FA", None)
-    out = subprocess.run([sys.executable, "-c", "from django.conf import settings; print(settings.SHEQU_REQUIRE_2FA)"],
-                         env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", "from django.conf import settings; print(settings.SHEQU_REQUIRE_2FA)"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert out.stdout.strip() == "True"
 
 

@@ -30,19 +30,22 @@ class TestMemberships:
 
     def test_a_community_worker_cannot_grant_at_all(self, actors, tree):
         with pytest.raises(PermissionDenied):
-            services.membership_grant(actor=actors.worker_a1, user=actors.resident_a1, place=tree.a1,
-                                      role=Role.GRID_WORKER)
+            services.membership_grant(
+                actor=actors.worker_a1, user=actors.resident_a1, place=tree.a1, role=Role.GRID_WORKER
+            )
 
     def test_roles_are_held_at_their_level(self, actors, tree):
         with pytest.raises(ValidationFailed) as exc:
-            services.membership_grant(actor=actors.admin, user=actors.worker_a2, place=tree.a1,
-                                      role=Role.STREET_OFFICER)
+            services.membership_grant(
+                actor=actors.admin, user=actors.worker_a2, place=tree.a1, role=Role.STREET_OFFICER
+            )
         assert "place" in exc.value.errors
 
     def test_department_handlers_need_a_department(self, actors, tree):
         with pytest.raises(ValidationFailed) as exc:
-            services.membership_grant(actor=actors.admin, user=f.user("cg"), place=tree.district,
-                                      role=Role.DEPARTMENT_HANDLER)
+            services.membership_grant(
+                actor=actors.admin, user=f.user("cg"), place=tree.district, role=Role.DEPARTMENT_HANDLER
+            )
         assert exc.value.errors["user"] == [str(services.DEPARTMENT_REQUIRED)]
 
     def test_revoking_removes_the_scope_at_once(self, actors, tree):
@@ -68,8 +71,9 @@ class TestApiTokens:
         token, raw = services.api_token_create(actor=None, user=actors.worker_a1, name="x")
         services.api_token_revoke(actor=actors.worker_a1, token=token)
         assert services.api_token_authenticate(raw) is None
-        _t, raw2 = services.api_token_create(actor=None, user=actors.worker_a1, name="y",
-                                             expires_at=timezone.now() - dt.timedelta(seconds=1))
+        _t, raw2 = services.api_token_create(
+            actor=None, user=actors.worker_a1, name="y", expires_at=timezone.now() - dt.timedelta(seconds=1)
+        )
         assert services.api_token_authenticate(raw2) is None
         _t, raw3 = services.api_token_create(actor=None, user=actors.worker_a1, name="z")
         services.user_set_active(actor=actors.admin, user=actors.worker_a1, active=False)

@@ -28,8 +28,10 @@ def test_the_orm_refuses_to_change_or_delete_entries(entries):
 
 
 def test_the_database_refuses_update_and_delete_from_any_client(entries):
-    for sql in (f"UPDATE core_auditentry SET reason='x' WHERE id={entries[0].pk}",
-                f"DELETE FROM core_auditentry WHERE id={entries[0].pk}"):
+    for sql in (
+        f"UPDATE core_auditentry SET reason='x' WHERE id={entries[0].pk}",
+        f"DELETE FROM core_auditentry WHERE id={entries[0].pk}",
+    ):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as c:
             c.execute(sql)
     assert AuditEntry.objects.filter(pk=entries[0].pk, reason=entries[0].reason).exists()
@@ -82,7 +84,12 @@ def test_chains_are_kept_per_street(entries, tree):
 def test_an_entry_records_who_what_which_why_and_the_request(actors, tree, client):
     entry = audit_record(actor=actors.worker_a1, action=AuditAction.REVEAL, obj=tree.a1, field="phone", reason="核实")
     assert (entry.actor, entry.actor_name, entry.action, entry.object_type, entry.object_id) == (
-        actors.worker_a1, "worker_a1", "reveal", "registry.place", str(tree.a1.pk))
+        actors.worker_a1,
+        "worker_a1",
+        "reveal",
+        "registry.place",
+        str(tree.a1.pk),
+    )
     assert entry.scope_path == tree.a1.path and entry.reason == "核实" and entry.hash
 
 

@@ -7,8 +7,15 @@ from shequ.core.inventory import INVENTORY, inventory_keys
 
 PERSONAL_NAMES = {"name", "phone", "id_number", "birth_date", "contact_name", "contact_phone", "display_name", "email"}
 # Models whose "name" is the name of a thing, not of a person.
-NOT_PEOPLE = {"registry.Place", "registry.Grid", "registry.Facility", "registry.CareTag", "registry.Organisation",
-              "accounts.Department", "accounts.ApiToken"}
+NOT_PEOPLE = {
+    "registry.Place",
+    "registry.Grid",
+    "registry.Facility",
+    "registry.CareTag",
+    "registry.Organisation",
+    "accounts.Department",
+    "accounts.ApiToken",
+}
 
 
 def test_every_encrypted_or_personal_looking_field_is_listed():

@@ -42,8 +42,10 @@ def test_bad_id_numbers_say_what_is_wrong(value, message):
 
 def test_birth_date_in_future_is_refused():
     with pytest.raises(pii.PiiError) as exc:
-        pii.parse_id_number(pii.make_id_number(region_code="310105", birth_date=dt.date(2030, 1, 1),
-                                               sequence=1, sex="male"), today=dt.date(2026, 1, 1))
+        pii.parse_id_number(
+            pii.make_id_number(region_code="310105", birth_date=dt.date(2030, 1, 1), sequence=1, sex="male"),
+            today=dt.date(2026, 1, 1),
+        )
     assert exc.value.message == pii.ID_NUMBER_BIRTH_DATE
 
 
@@ -63,15 +65,20 @@ def test_any_single_digit_change_is_caught(position, digit):
     original = pii.make_id_number(region_code="310105", birth_date=dt.date(1960, 5, 17), sequence=7, sex="male")
     if original[position] == str(digit):
         return
-    changed = original[:position] + str(digit) + original[position + 1:]
+    changed = original[:position] + str(digit) + original[position + 1 :]
     with pytest.raises(pii.PiiError):
         pii.parse_id_number(changed)
 
 
 @pytest.mark.parametrize(
     ("raw", "canonical"),
-    [("13812345678", "13812345678"), ("+86 138 1234 5678", "13812345678"), ("021-62345678", "021-62345678"),
-     ("02162345678", "021-62345678"), ("0571-8765432", "0571-8765432")],
+    [
+        ("13812345678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("021-62345678", "021-62345678"),
+        ("02162345678", "021-62345678"),
+        ("0571-8765432", "0571-8765432"),
+    ],
 )
 def test_phones_are_normalised(raw, canonical):
     assert pii.normalise_phone(raw) == canonical

@@ -9,7 +9,6 @@ from shequ.core.scope import get_in_scope, restrict
 from shequ.registry.models import Person, Place
 from tests import factories as f
 
-
 NAMES = {"a1": "秀水居民", "a2": "蒋家巷居民", "b1": "华山居民"}
 
 

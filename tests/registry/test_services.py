@@ -60,13 +60,18 @@ class TestGrids:
     def test_overlapping_grids_in_one_community_are_refused(self, actors, tree):
         services.grid_create(actor=actors.worker_a1, community=tree.a1, name="一网格", geometry=f.square(121.40, 31.20))
         with pytest.raises(ValidationFailed) as exc:
-            services.grid_create(actor=actors.worker_a1, community=tree.a1, name="二网格",
-                                 geometry=f.square(121.405, 31.205))
+            services.grid_create(
+                actor=actors.worker_a1, community=tree.a1, name="二网格", geometry=f.square(121.405, 31.205)
+            )
         assert exc.value.errors["geometry"] == [str(geo.GRID_OVERLAP).format(name="一网格")]
 
     def test_grids_sharing_an_edge_are_fine_and_a_point_falls_in_exactly_one(self, actors, tree):
-        g1 = services.grid_create(actor=actors.worker_a1, community=tree.a1, name="西", geometry=f.square(121.40, 31.20))
-        g2 = services.grid_create(actor=actors.worker_a1, community=tree.a1, name="东", geometry=f.square(121.41, 31.20))
+        g1 = services.grid_create(
+            actor=actors.worker_a1, community=tree.a1, name="西", geometry=f.square(121.40, 31.20)
+        )
+        g2 = services.grid_create(
+            actor=actors.worker_a1, community=tree.a1, name="东", geometry=f.square(121.41, 31.20)
+        )
         assert selectors.grid_locate(lon=121.405, lat=31.205) == g1
         assert selectors.grid_locate(lon=121.415, lat=31.205) == g2
         assert selectors.grid_locate(lon=121.41, lat=31.205) == g1  # on the shared edge: the first by code
@@ -76,8 +81,15 @@ class TestGrids:
         ("geometry", "message"),
         [
             ({"type": "Point", "coordinates": [121.4, 31.2]}, geo.GEOMETRY_INVALID),
-            ({"type": "Polygon", "coordinates": [[[121.40, 31.20], [121.41, 31.21], [121.41, 31.20],
-                                                  [121.40, 31.21], [121.40, 31.20]]]}, geo.GEOMETRY_SELF_INTERSECTS),
+            (
+                {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[121.40, 31.20], [121.41, 31.21], [121.41, 31.20], [121.40, 31.21], [121.40, 31.20]]
+                    ],
+                },
+                geo.GEOMETRY_SELF_INTERSECTS,
+            ),
             (f.square(10.0, 31.2), geo.GEOMETRY_OUT_OF_CHINA),
             ("nonsense", geo.GEOMETRY_INVALID),
         ],
@@ -191,8 +203,9 @@ class TestPeople:
     def test_tags_are_set_replaced_and_unknown_ones_refused(self, actors, tree):
         p = f.person(tree.a1_unit, tags=["living_alone"])
         services.person_set_tags(actor=actors.worker_a1, person=p, tags=["oldest_old", "disabled"])
-        assert [t.slug for t in selectors.person_tags(p)] == ["oldest_old", "disabled"] or \
-            {t.slug for t in selectors.person_tags(p)} == {"oldest_old", "disabled"}
+        assert [t.slug for t in selectors.person_tags(p)] == ["oldest_old", "disabled"] or {
+            t.slug for t in selectors.person_tags(p)
+        } == {"oldest_old", "disabled"}
         with pytest.raises(ValidationFailed) as exc:
             services.person_set_tags(actor=actors.worker_a1, person=p, tags=["nope"])
         assert exc.value.errors["tags"] == [str(services.UNKNOWN_TAG).format(slug="nope")]
@@ -206,11 +219,17 @@ class TestReveal:
             services.person_reveal(actor=actors.worker_a1, person=p, field="phone", reason=" 看 ")
         assert exc.value.errors["reason"] == [str(services.REVEAL_REASON_REQUIRED)]
         assert not AuditEntry.objects.filter(action=AuditAction.REVEAL).exists()
-        assert services.person_reveal(actor=actors.worker_a1, person=p, field="phone", reason="独居老人电话回访") == \
-            "13812345678"
+        assert (
+            services.person_reveal(actor=actors.worker_a1, person=p, field="phone", reason="独居老人电话回访")
+            == "13812345678"
+        )
         entry = AuditEntry.objects.get(action=AuditAction.REVEAL)
         assert (entry.actor, entry.field, entry.reason, entry.object_id) == (
-            actors.worker_a1, "phone", "独居老人电话回访", str(p.pk))
+            actors.worker_a1,
+            "phone",
+            "独居老人电话回访",
+            str(p.pk),
+        )
 
     @pytest.mark.parametrize("who", ["worker_a2", "officer_b", "resident_a1"])
     def test_others_cannot_reveal(self, actors, tree, who):
@@ -230,32 +249,64 @@ class TestOrganisations:
 
     def test_registration_number_checksum(self, actors, tree):
         good = self._uscc()
-        org = services.organisation_create(actor=actors.worker_a1, place=tree.a1, kind="resident_unit",
-                                           name="某某科技有限公司", registration_number=good, contact_phone="021 62345678")
+        org = services.organisation_create(
+            actor=actors.worker_a1,
+            place=tree.a1,
+            kind="resident_unit",
+            name="某某科技有限公司",
+            registration_number=good,
+            contact_phone="021 62345678",
+        )
         assert org.contact_phone == "021-62345678"
         bad = good[:-1] + ("0" if good[-1] != "0" else "1")
         with pytest.raises(ValidationFailed) as exc:
-            services.organisation_create(actor=actors.worker_a1, place=tree.a1, kind="resident_unit", name="另一家",
-                                         registration_number=bad)
+            services.organisation_create(
+                actor=actors.worker_a1, place=tree.a1, kind="resident_unit", name="另一家", registration_number=bad
+            )
         assert exc.value.errors["registration_number"] == [str(USCC_CHECKSUM)]
 
     def test_party_organisations_need_no_registration_number(self, actors, tree):
-        org = services.organisation_create(actor=actors.worker_a1, place=tree.a1, kind="party_organisation",
-                                           name="秀水居民区党总支")
+        org = services.organisation_create(
+            actor=actors.worker_a1, place=tree.a1, kind="party_organisation", name="秀水居民区党总支"
+        )
         assert org.registration_number == ""
 
 
 def test_facility_area_and_place_rules(actors, tree):
-    fac = services.facility_create(actor=actors.worker_a1, place=tree.a1, name="秀水党群服务站", kind="party_service",
-                                   lon=121.401, lat=31.201, floor_area=Decimal("320.5"), construction="rebuilt")
+    fac = services.facility_create(
+        actor=actors.worker_a1,
+        place=tree.a1,
+        name="秀水党群服务站",
+        kind="party_service",
+        lon=121.401,
+        lat=31.201,
+        floor_area=Decimal("320.5"),
+        construction="rebuilt",
+    )
     assert fac.scope_path == tree.a1.path
     with pytest.raises(ValidationFailed) as exc:
-        services.facility_create(actor=actors.worker_a1, place=tree.a1, name="零面积", kind="clinic",
-                                 lon=121.401, lat=31.201, floor_area=Decimal("0"), construction="new_built")
+        services.facility_create(
+            actor=actors.worker_a1,
+            place=tree.a1,
+            name="零面积",
+            kind="clinic",
+            lon=121.401,
+            lat=31.201,
+            floor_area=Decimal("0"),
+            construction="new_built",
+        )
     assert "floor_area" in exc.value.errors
     with pytest.raises(ValidationFailed) as exc:
-        services.facility_create(actor=actors.worker_a1, place=tree.a1_unit, name="户里", kind="clinic",
-                                 lon=121.401, lat=31.201, floor_area=Decimal("10"), construction="new_built")
+        services.facility_create(
+            actor=actors.worker_a1,
+            place=tree.a1_unit,
+            name="户里",
+            kind="clinic",
+            lon=121.401,
+            lat=31.201,
+            floor_area=Decimal("10"),
+            construction="new_built",
+        )
     assert exc.value.errors["place"] == [str(services.FACILITY_PLACE)]
 
 

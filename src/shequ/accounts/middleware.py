@@ -37,15 +37,15 @@ class SecondFactorMiddleware:
             if request.path.startswith("/api/"):
                 if request.headers.get("Authorization", "").startswith("Bearer "):
                     return self.get_response(request)
-                return JsonResponse({"code": "second_factor_required", "message": SECOND_FACTOR_REQUIRED, "errors": []},
-                                    status=403)
+                return JsonResponse(
+                    {"code": "second_factor_required", "message": SECOND_FACTOR_REQUIRED, "errors": []}, status=403
+                )
             return redirect(f"{reverse('second_factor')}?next={request.get_full_path()}")
         return self.get_response(request)
 
     @staticmethod
     def _exempt(request: HttpRequest) -> bool:
         path = request.path
-        return (
-            path in {reverse("second_factor"), reverse("logout"), reverse("login")}
-            or path.startswith(settings.STATIC_URL)
+        return path in {reverse("second_factor"), reverse("logout"), reverse("login")} or path.startswith(
+            settings.STATIC_URL
         )

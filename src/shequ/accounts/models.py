@@ -47,7 +47,11 @@ class User(AbstractUser):
         Department, verbose_name=_("所属部门"), null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     person = models.OneToOneField(
-        "registry.Person", verbose_name=_("对应居民"), null=True, blank=True, on_delete=models.SET_NULL,
+        "registry.Person",
+        verbose_name=_("对应居民"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="account",
     )
 

@@ -37,7 +37,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(),
     Role.GRID_WORKER: frozenset(_STAFF_READ | {Capability.PII_REVEAL}),
     Role.COMMUNITY_WORKER: frozenset(
-        _STAFF_READ | {Capability.REGISTRY_EDIT, Capability.PII_REVEAL, Capability.ORGANISATION_EDIT, Capability.AUDIT_VIEW}
+        _STAFF_READ
+        | {Capability.REGISTRY_EDIT, Capability.PII_REVEAL, Capability.ORGANISATION_EDIT, Capability.AUDIT_VIEW}
     ),
     Role.COMMUNITY_HEAD: frozenset(
         _STAFF_READ
@@ -51,7 +52,8 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
         }
     ),
     Role.STREET_OFFICER: frozenset(
-        _STAFF_READ | {Capability.REGISTRY_EDIT, Capability.PII_REVEAL, Capability.ORGANISATION_EDIT, Capability.AUDIT_VIEW}
+        _STAFF_READ
+        | {Capability.REGISTRY_EDIT, Capability.PII_REVEAL, Capability.ORGANISATION_EDIT, Capability.AUDIT_VIEW}
     ),
     Role.DEPARTMENT_HANDLER: frozenset(),
     Role.DISTRICT_ADMIN: frozenset(set(Capability.values)),

@@ -21,9 +21,14 @@ DEVICE_NAME = "authenticator"
 
 
 class CodeForm(forms.Form):
-    code = forms.CharField(label=_("6位动态验证码"), min_length=6, max_length=6,
-                           widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code",
-                                                         "pattern": "[0-9]{6}", "autofocus": True}))
+    code = forms.CharField(
+        label=_("6位动态验证码"),
+        min_length=6,
+        max_length=6,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "one-time-code", "pattern": "[0-9]{6}", "autofocus": True}
+        ),
+    )
 
 
 @login_required
@@ -44,8 +49,13 @@ def second_factor(request: HttpRequest) -> HttpResponse:
             if not url_has_allowed_host_and_scheme(target, {request.get_host()}, require_https=request.is_secure()):
                 target = "/"
             return redirect(target)
-        audit_record(actor=user, action=AuditAction.LOGIN_FAILED, object_type="second_factor", object_id=user.pk,
-                     outcome="failure")
+        audit_record(
+            actor=user,
+            action=AuditAction.LOGIN_FAILED,
+            object_type="second_factor",
+            object_id=user.pk,
+            outcome="failure",
+        )
         form.add_error("code", CODE_INVALID)
     context: dict[str, object] = {"form": form, "enrolling": not device.confirmed}
     if not device.confirmed:
@@ -65,4 +75,4 @@ def _base32(key: bytes) -> str:
     import base64
 
     text = base64.b32encode(key).decode().rstrip("=")
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))

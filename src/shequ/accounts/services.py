@@ -53,8 +53,7 @@ def user_create(
     username = (username or "").strip()
     if User.objects.filter(username__iexact=username).exists():
         raise ValidationFailed({"username": str(USERNAME_TAKEN)})
-    user = User(username=username, display_name=display_name.strip(), email=email, department=department,
-                person=person)
+    user = User(username=username, display_name=display_name.strip(), email=email, department=department, person=person)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -62,8 +61,13 @@ def user_create(
     user.set_password(password)
     full_clean(user, exclude=["password"])
     user.save()
-    audit_record(actor=actor, action=AuditAction.CREATE, obj=user, object_repr=user.username,
-                 scope_path=department.place.path if department else "")
+    audit_record(
+        actor=actor,
+        action=AuditAction.CREATE,
+        obj=user,
+        object_repr=user.username,
+        scope_path=department.place.path if department else "",
+    )
     return user
 
 
@@ -77,8 +81,9 @@ def user_set_password(*, actor: Any, user: User, password: str) -> None:
         raise ValidationFailed({"password": exc.messages}) from exc
     user.set_password(password)
     user.save(update_fields=["password"])
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=user, object_repr=user.username,
-                 changes={"password": "changed"})
+    audit_record(
+        actor=actor, action=AuditAction.UPDATE, obj=user, object_repr=user.username, changes={"password": "changed"}
+    )
 
 
 @transaction.atomic
@@ -87,8 +92,13 @@ def user_set_active(*, actor: Any, user: User, active: bool) -> User:
         raise PermissionDenied()
     user.is_active = active
     user.save(update_fields=["is_active"])
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=user, object_repr=user.username,
-                 changes={"is_active": {"old": not active, "new": active}})
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=user,
+        object_repr=user.username,
+        changes={"is_active": {"old": not active, "new": active}},
+    )
     return user
 
 
@@ -102,16 +112,26 @@ def membership_grant(*, actor: Any, user: User, place: Any, role: str) -> Member
     if place.kind not in kinds:
         from shequ.registry.choices import PlaceKind
 
-        raise ValidationFailed({"place": str(ROLE_PLACE_KIND).format(
-            role=Role(role).label, kinds="、".join(str(PlaceKind(k).label) for k in sorted(kinds)))})
+        raise ValidationFailed(
+            {
+                "place": str(ROLE_PLACE_KIND).format(
+                    role=Role(role).label, kinds="、".join(str(PlaceKind(k).label) for k in sorted(kinds))
+                )
+            }
+        )
     if role == Role.DEPARTMENT_HANDLER and user.department_id is None:
         raise ValidationFailed({"user": str(DEPARTMENT_REQUIRED)})
     if Membership.objects.filter(user=user, place=place, role=role, active=True).exists():
         raise ValidationFailed({"role": str(MEMBERSHIP_EXISTS)})
     membership = Membership.objects.create(user=user, place=place, role=role, granted_by=actor)
     user.forget_memberships()
-    audit_record(actor=actor, action=AuditAction.GRANT, obj=membership, scope_path=place.path,
-                 object_repr=f"{user.username} · {Role(role).label} · {place.name}")
+    audit_record(
+        actor=actor,
+        action=AuditAction.GRANT,
+        obj=membership,
+        scope_path=place.path,
+        object_repr=f"{user.username} · {Role(role).label} · {place.name}",
+    )
     return membership
 
 
@@ -122,8 +142,13 @@ def membership_revoke(*, actor: Any, membership: Membership) -> None:
         raise PermissionDenied(str(ROLE_NOT_GRANTABLE).format(role=Role(membership.role).label))
     Membership.objects.filter(pk=membership.pk).update(active=False)
     membership.user.forget_memberships()
-    audit_record(actor=actor, action=AuditAction.REVOKE, obj=membership, scope_path=membership.place.path,
-                 object_repr=f"{membership.user.username} · {Role(membership.role).label} · {membership.place.name}")
+    audit_record(
+        actor=actor,
+        action=AuditAction.REVOKE,
+        obj=membership,
+        scope_path=membership.place.path,
+        object_repr=f"{membership.user.username} · {Role(membership.role).label} · {membership.place.name}",
+    )
 
 
 def token_digest(token: str) -> str:
@@ -136,8 +161,9 @@ def api_token_create(*, actor: Any, user: User, name: str, expires_at: Any = Non
     if actor is not None and actor.pk != user.pk and not actor.has_capability(Capability.ACCOUNTS_MANAGE):
         raise NotFound()
     raw = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=name.strip() or "api", prefix=raw[:10], digest=token_digest(raw),
-                     expires_at=expires_at)
+    token = ApiToken(
+        user=user, name=name.strip() or "api", prefix=raw[:10], digest=token_digest(raw), expires_at=expires_at
+    )
     full_clean(token)
     token.save()
     audit_record(actor=actor, action=AuditAction.CREATE, obj=token, object_repr=f"{user.username} {token.prefix}…")

@@ -27,30 +27,94 @@ _CONSENT = "个人同意（《个人信息保护法》第十三条第一款第�
 _CONTRACT = "订立、履行合同或人力资源管理所必需（《个人信息保护法》第十三条第一款第二项）"
 
 INVENTORY: tuple[PersonalField, ...] = (
-    PersonalField("registry.Person", "name", "识别居民、开展走访与服务", _DUTY, False, "展示脱敏（张*）；查看明文须填写事由并留痕",
-                  "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.Person", "id_number", "一人一档、跨条线去重核验", _DUTY, True,
-                  "加密存储（Fernet）+ 盲索引；展示脱敏（不显示出生日期位）；查看明文须填写事由并留痕",
-                  "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.Person", "phone", "联系居民、回访与应急通知", _DUTY, False,
-                  "加密存储 + 盲索引；展示脱敏（138****5678）；查看明文须填写事由并留痕", "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.Person", "birth_date", "按年龄段提供为老、为小服务", _DUTY, False,
-                  "页面与接口只显示年龄，不显示出生日期", "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.Person", "sex", "人口统计与服务", _DUTY, False, "按范围授权访问", "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.Person", "residence_type", "户籍/常住/流动人口管理", _DUTY, False, "按范围授权访问",
-                  "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.Person", "notes", "工作备注", _DUTY, False, "按范围授权访问；不得录入敏感信息",
-                  "在册期间；迁出或死亡后5年"),
-    PersonalField("registry.PersonTag", "tag_digest", "关爱对象识别（独居、高龄、残疾、低保等）", _DUTY, True,
-                  "仅存标签的密钥散列，数据库中不出现标签名称", "标签有效期间；撤销后即删除"),
-    PersonalField("registry.PersonFact", "value", "记录各条线提供的数据及来源，便于核对冲突", _DUTY, True,
-                  "加密存储；不在页面与接口展示", "随人员记录"),
-    PersonalField("registry.GridMember", "name", "网格责任人公示（定人定岗定责）", _CONTRACT, False, "按范围授权访问",
-                  "任职期间"),
+    PersonalField(
+        "registry.Person",
+        "name",
+        "识别居民、开展走访与服务",
+        _DUTY,
+        False,
+        "展示脱敏（张*）；查看明文须填写事由并留痕",
+        "在册期间；迁出或死亡后5年",
+    ),
+    PersonalField(
+        "registry.Person",
+        "id_number",
+        "一人一档、跨条线去重核验",
+        _DUTY,
+        True,
+        "加密存储（Fernet）+ 盲索引；展示脱敏（不显示出生日期位）；查看明文须填写事由并留痕",
+        "在册期间；迁出或死亡后5年",
+    ),
+    PersonalField(
+        "registry.Person",
+        "phone",
+        "联系居民、回访与应急通知",
+        _DUTY,
+        False,
+        "加密存储 + 盲索引；展示脱敏（138****5678）；查看明文须填写事由并留痕",
+        "在册期间；迁出或死亡后5年",
+    ),
+    PersonalField(
+        "registry.Person",
+        "birth_date",
+        "按年龄段提供为老、为小服务",
+        _DUTY,
+        False,
+        "页面与接口只显示年龄，不显示出生日期",
+        "在册期间；迁出或死亡后5年",
+    ),
+    PersonalField(
+        "registry.Person", "sex", "人口统计与服务", _DUTY, False, "按范围授权访问", "在册期间；迁出或死亡后5年"
+    ),
+    PersonalField(
+        "registry.Person",
+        "residence_type",
+        "户籍/常住/流动人口管理",
+        _DUTY,
+        False,
+        "按范围授权访问",
+        "在册期间；迁出或死亡后5年",
+    ),
+    PersonalField(
+        "registry.Person",
+        "notes",
+        "工作备注",
+        _DUTY,
+        False,
+        "按范围授权访问；不得录入敏感信息",
+        "在册期间；迁出或死亡后5年",
+    ),
+    PersonalField(
+        "registry.PersonTag",
+        "tag_digest",
+        "关爱对象识别（独居、高龄、残疾、低保等）",
+        _DUTY,
+        True,
+        "仅存标签的密钥散列，数据库中不出现标签名称",
+        "标签有效期间；撤销后即删除",
+    ),
+    PersonalField(
+        "registry.PersonFact",
+        "value",
+        "记录各条线提供的数据及来源，便于核对冲突",
+        _DUTY,
+        True,
+        "加密存储；不在页面与接口展示",
+        "随人员记录",
+    ),
+    PersonalField(
+        "registry.GridMember", "name", "网格责任人公示（定人定岗定责）", _CONTRACT, False, "按范围授权访问", "任职期间"
+    ),
     PersonalField("registry.GridMember", "phone", "联系网格责任人", _CONTRACT, False, "加密存储；展示脱敏", "任职期间"),
-    PersonalField("registry.Organisation", "contact_name", "联系组织", _CONSENT, False, "按范围授权访问", "组织有效期间"),
-    PersonalField("registry.Organisation", "contact_phone", "联系组织", _CONSENT, False, "加密存储；展示脱敏", "组织有效期间"),
-    PersonalField("accounts.User", "display_name", "标识系统用户、审计追责", _CONTRACT, False, "按范围授权访问", "账号有效期间"),
+    PersonalField(
+        "registry.Organisation", "contact_name", "联系组织", _CONSENT, False, "按范围授权访问", "组织有效期间"
+    ),
+    PersonalField(
+        "registry.Organisation", "contact_phone", "联系组织", _CONSENT, False, "加密存储；展示脱敏", "组织有效期间"
+    ),
+    PersonalField(
+        "accounts.User", "display_name", "标识系统用户、审计追责", _CONTRACT, False, "按范围授权访问", "账号有效期间"
+    ),
     PersonalField("accounts.User", "email", "账号通知", _CONTRACT, False, "按范围授权访问", "账号有效期间"),
     PersonalField("core.AuditEntry", "ip", "安全审计、责任追查", _DUTY, False, "审计日志只追加不可改", "至少6个月"),
 )

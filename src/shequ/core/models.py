@@ -61,7 +61,11 @@ class AuditEntry(models.Model):
 
     at = models.DateTimeField(_("时间"), db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("操作人"), null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("操作人"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="+",
     )
     actor_name = models.CharField(_("操作人账号"), max_length=150, blank=True)
@@ -104,3 +108,6 @@ class AuditChainHead(models.Model):
     chain = models.CharField(max_length=16, primary_key=True)
     last_hash = models.CharField(max_length=64, blank=True)
     count = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.chain}: {self.count}"

@@ -25,7 +25,9 @@ def in_subtree(path: str, root: str) -> bool:
     return path.startswith(root)
 
 
-def restrict(queryset: QuerySet[M], actor: Any, *, capability: str | None = None, field: str = "scope_path") -> QuerySet[M]:
+def restrict(
+    queryset: QuerySet[M], actor: Any, *, capability: str | None = None, field: str = "scope_path"
+) -> QuerySet[M]:
     """The part of ``queryset`` the actor may see (with ``capability``, if given); deny by default."""
     if actor is None or not getattr(actor, "is_authenticated", False) or not getattr(actor, "is_active", False):
         return queryset.none()

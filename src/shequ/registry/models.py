@@ -52,7 +52,11 @@ class Place(ScopedModel):
     compound_type = models.CharField(_("小区类型"), max_length=32, choices=CompoundType.choices, blank=True)
     floors = models.PositiveSmallIntegerField(_("层数"), null=True, blank=True)
     floor_area = models.DecimalField(
-        _("专有部分面积（㎡）"), max_digits=10, decimal_places=2, null=True, blank=True,
+        _("专有部分面积（㎡）"),
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -79,7 +83,10 @@ class Grid(ScopedModel):
     """Grid (网格): a comprehensive grid of one 居村 ("多格合一"); a point falls in exactly one."""
 
     community = models.ForeignKey(
-        Place, verbose_name=_("所属居村"), on_delete=models.PROTECT, related_name="grids",
+        Place,
+        verbose_name=_("所属居村"),
+        on_delete=models.PROTECT,
+        related_name="grids",
         limit_choices_to={"kind": PlaceKind.COMMUNITY},
     )
     code = models.CharField(_("网格编码"), max_length=32, unique=True)
@@ -101,7 +108,11 @@ class GridMember(TimeStampedModel):
 
     grid = models.ForeignKey(Grid, verbose_name=_("网格"), on_delete=models.CASCADE, related_name="members")
     user = models.ForeignKey(
-        "accounts.User", verbose_name=_("账号"), null=True, blank=True, on_delete=models.SET_NULL,
+        "accounts.User",
+        verbose_name=_("账号"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="grid_duties",
     )
     name = models.CharField(_("姓名"), max_length=50)
@@ -173,7 +184,10 @@ class Household(ScopedModel):
     """Household (户): the people who live in one dwelling unit, with a head (户主)."""
 
     unit = models.ForeignKey(
-        Place, verbose_name=_("房屋"), on_delete=models.PROTECT, related_name="households",
+        Place,
+        verbose_name=_("房屋"),
+        on_delete=models.PROTECT,
+        related_name="households",
         limit_choices_to={"kind": PlaceKind.UNIT},
     )
     number = models.CharField(_("户号"), max_length=32, blank=True)
@@ -207,9 +221,16 @@ class Person(ScopedModel):
     phone_digest = models.CharField(max_length=40, blank=True, db_index=True, editable=False)
     residence_type = models.CharField(_("人口类型"), max_length=16, choices=ResidenceType.choices, db_index=True)
     status = models.CharField(_("状态"), max_length=16, choices=PersonStatus.choices, default=PersonStatus.ACTIVE)
+    # When the status last changed: the retention clock of people who moved out or died starts here.
+    status_changed_at = models.DateTimeField(_("状态变更时间"), null=True, blank=True, editable=False)
+    anonymised_at = models.DateTimeField(_("匿名化时间"), null=True, blank=True, editable=False)
     place = models.ForeignKey(Place, verbose_name=_("居住地"), on_delete=models.PROTECT, related_name="people")
     household = models.ForeignKey(
-        Household, verbose_name=_("所在住户"), null=True, blank=True, on_delete=models.SET_NULL,
+        Household,
+        verbose_name=_("所在住户"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="members",
     )
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, blank=True)
@@ -279,9 +300,7 @@ class PersonFact(TimeStampedModel):
     value_digest = models.CharField(max_length=40, blank=True)
     source = models.CharField(_("来源条线"), max_length=32, choices=BusinessLine.choices)
     supplied_at = models.DateTimeField(_("提供时间"))
-    recorded_by = models.ForeignKey(
-        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
+    recorded_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     reference = models.CharField(_("依据"), max_length=200, blank=True)
 
     class Meta:
@@ -297,9 +316,7 @@ class Organisation(ScopedModel):
     kind = models.CharField(_("类型"), max_length=32, choices=OrganisationKind.choices, db_index=True)
     name = models.CharField(_("名称"), max_length=150)
     registration_number = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
-    place = models.ForeignKey(
-        Place, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="organisations"
-    )
+    place = models.ForeignKey(Place, verbose_name=_("所属区域"), on_delete=models.PROTECT, related_name="organisations")
     address = models.CharField(_("地址"), max_length=200, blank=True)
     contact_name = models.CharField(_("联系人"), max_length=50, blank=True)
     contact_phone = EncryptedTextField(_("联系电话"), blank=True)

@@ -32,8 +32,9 @@ VIEW = Capability.REGISTRY_VIEW
 # --- Places ---------------------------------------------------------------------------------------
 
 
-def place_list(*, actor: Any, kind: str | None = None, parent: Place | None = None, q: str = "",
-               within: Place | None = None) -> QuerySet[Place]:
+def place_list(
+    *, actor: Any, kind: str | None = None, parent: Place | None = None, q: str = "", within: Place | None = None
+) -> QuerySet[Place]:
     qs = restrict(Place.objects.all(), actor, capability=VIEW)
     if kind:
         qs = qs.filter(kind=kind)
@@ -85,9 +86,7 @@ def place_map_features(*, actor: Any, place: Place) -> dict[str, Any]:
     features: list[dict[str, Any]] = []
     if place.geometry:
         features.append(_feature(place.geometry, role="self", name=place.name, id=place.pk, kind=place.kind))
-    for child in place_children(actor=actor, place=place).exclude(geometry=None).only(
-        "id", "name", "kind", "geometry"
-    ):
+    for child in place_children(actor=actor, place=place).exclude(geometry=None).only("id", "name", "kind", "geometry"):
         features.append(_feature(child.geometry, role="child", name=child.name, id=child.pk, kind=child.kind))
     if place.kind in {PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.DISTRICT}:
         grids = restrict(Grid.objects.filter(subtree_q(place.path)), actor, capability=VIEW)
@@ -115,8 +114,9 @@ def grid_list(*, actor: Any, community: Place | None = None, within: Place | Non
 
 
 def grid_get(*, actor: Any, grid_id: Any) -> Grid:
-    return get_in_scope(Grid.objects.select_related("community").prefetch_related("members"), actor,
-                        capability=VIEW, pk=grid_id)
+    return get_in_scope(
+        Grid.objects.select_related("community").prefetch_related("members"), actor, capability=VIEW, pk=grid_id
+    )
 
 
 def grid_locate(*, lon: float, lat: float, within: Place | None = None) -> Grid | None:
@@ -281,8 +281,11 @@ def person_facts(person: Person) -> list[PersonFact]:
 def person_address(person: Person) -> str:
     """Address down to the building, never the room (QUALITY §5)."""
     ancestors = place_ancestors(person.place) + [person.place]
-    parts = [p.name for p in ancestors if p.kind in {PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.COMPOUND,
-                                                      PlaceKind.BUILDING}]
+    parts = [
+        p.name
+        for p in ancestors
+        if p.kind in {PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.COMPOUND, PlaceKind.BUILDING}
+    ]
     return "".join(parts)
 
 
@@ -301,7 +304,9 @@ def person_tag_counts(*, actor: Any, within: Place | None = None) -> dict[str, i
 # --- Organisations --------------------------------------------------------------------------------
 
 
-def organisation_list(*, actor: Any, within: Place | None = None, kind: str = "", q: str = "") -> QuerySet[Organisation]:
+def organisation_list(
+    *, actor: Any, within: Place | None = None, kind: str = "", q: str = ""
+) -> QuerySet[Organisation]:
     qs = restrict(Organisation.objects.select_related("place"), actor, capability=VIEW)
     if within is not None:
         qs = qs.filter(subtree_q(within.path))
