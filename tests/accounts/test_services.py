@@ -107,3 +107,29 @@ class TestPasswords:
         # Another account is not affected.
         response = client.post("/login/", {"username": "worker_a2", "password": f.PASSWORD})
         assert response.status_code == 302
+
+
+class TestAccountChanges:
+    def test_a_manager_cannot_touch_users_outside_their_subtree(self, actors):
+        with pytest.raises(NotFound):
+            services.user_set_active(actor=actors.head_a1, user=actors.worker_b1, active=False)
+        with pytest.raises(NotFound):
+            services.user_set_password(actor=actors.head_a1, user=actors.worker_b1, password="a-new-long-password-1")
+        services.user_set_active(actor=actors.head_a1, user=actors.grid_a1, active=False)
+        actors.grid_a1.refresh_from_db()
+        assert not actors.grid_a1.is_active
+
+    def test_nobody_deactivates_themselves(self, actors):
+        with pytest.raises(PermissionDenied):
+            services.user_set_active(actor=actors.admin, user=actors.admin, active=False)
+
+    def test_an_account_and_its_first_role_are_one_change(self, actors, tree):
+        with pytest.raises(PermissionDenied):
+            services.user_create(actor=actors.head_a1, username="newhead", password=f.PASSWORD, place=tree.a1,
+                                 role=Role.COMMUNITY_HEAD)
+        from shequ.accounts.models import User
+
+        assert not User.objects.filter(username="newhead").exists()
+        user = services.user_create(actor=actors.head_a1, username="newgrid", password=f.PASSWORD, place=tree.a1,
+                                    role=Role.GRID_WORKER)
+        assert user.scope_paths() == (tree.a1.path,)

@@ -47,7 +47,11 @@ def user_create(
     email: str = "",
     department: Department | None = None,
     person: Any = None,
+    place: Any = None,
+    role: str | None = None,
 ) -> User:
+    """Create an account; with ``place`` and ``role`` its first membership is granted in the same change,
+    so a manager never creates an account they then cannot see."""
     if actor is not None and not actor.has_capability(Capability.ACCOUNTS_MANAGE):
         raise PermissionDenied()
     username = (username or "").strip()
@@ -66,15 +70,28 @@ def user_create(
         action=AuditAction.CREATE,
         obj=user,
         object_repr=user.username,
-        scope_path=department.place.path if department else "",
+        scope_path=place.path if place is not None else (department.place.path if department else ""),
     )
+    if place is not None and role:
+        membership_grant(actor=actor, user=user, place=place, role=role)
     return user
+
+
+def _require_managed(actor: Any, user: User) -> None:
+    """The actor manages accounts where ``user`` holds a role (or is the user); else the user is not found."""
+    if actor is None or actor.pk == user.pk:
+        return
+    from shequ.accounts.selectors import user_list
+
+    if not actor.has_capability(Capability.ACCOUNTS_MANAGE):
+        raise PermissionDenied()
+    if not user_list(actor=actor).filter(pk=user.pk).exists():
+        raise NotFound()
 
 
 @transaction.atomic
 def user_set_password(*, actor: Any, user: User, password: str) -> None:
-    if actor is not None and actor.pk != user.pk and not actor.has_capability(Capability.ACCOUNTS_MANAGE):
-        raise PermissionDenied()
+    _require_managed(actor, user)
     try:
         validate_password(password, user)
     except ValidationError as exc:
@@ -88,8 +105,9 @@ def user_set_password(*, actor: Any, user: User, password: str) -> None:
 
 @transaction.atomic
 def user_set_active(*, actor: Any, user: User, active: bool) -> User:
-    if actor is not None and not actor.has_capability(Capability.ACCOUNTS_MANAGE):
+    if actor is not None and actor.pk == user.pk:
         raise PermissionDenied()
+    _require_managed(actor, user)
     user.is_active = active
     user.save(update_fields=["is_active"])
     audit_record(

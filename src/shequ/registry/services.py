@@ -8,6 +8,7 @@ has no actor.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -138,10 +139,14 @@ def _apply_place_geometry(place: Place, geometry: Mapping[str, Any] | None) -> N
         return
     if geometry.get("type") == "Point":
         coords = geometry.get("coordinates") or []
-        if len(coords) != 2:
-            raise ValidationFailed({"geometry": str(geo.GEOMETRY_INVALID)})
-        place.geometry = dict(geometry)
-        place.lon, place.lat = float(coords[0]), float(coords[1])
+        try:
+            lon, lat = (float(c) for c in coords)
+            if not (math.isfinite(lon) and math.isfinite(lat)):
+                raise ValueError(lon, lat)
+        except (TypeError, ValueError) as exc:  # not a pair of finite numbers
+            raise ValidationFailed({"geometry": str(geo.GEOMETRY_INVALID)}) from exc
+        place.geometry = {"type": "Point", "coordinates": [lon, lat]}
+        place.lon, place.lat = lon, lat
         return
     try:
         shape = geo.parse_area(geometry)
@@ -527,6 +532,8 @@ def person_update(
     household = changes.pop("household", person.household)
     relation = changes.pop("relation", person.relation)
     _check_household(place, household, relation, person=person)
+    if "status" in changes and changes["status"] != person.status:
+        person.status_changed_at = timezone.now()
     for field, value in {**pii_values, **changes}.items():
         setattr(person, field, value)
     person.place, person.household, person.relation = place, household, relation if household else ""
@@ -650,3 +657,39 @@ def organisation_update(
                  changes=changed_fields(before, {f: getattr(org, f) for f in ORGANISATION_FIELDS},
                                         secret=frozenset({"contact_phone"})))
     return org
+
+
+# --- A resident's own data (PIPL art. 45) ---------------------------------------------------------------
+
+NO_LINKED_PERSON = _("您的账号尚未关联居民档案，请联系居委会。")
+
+
+@transaction.atomic
+def person_export_own(*, actor: Any) -> dict[str, Any]:
+    """Everything the registry holds on the signed-in resident, unmasked (it is their own), audited."""
+    person = getattr(actor, "person", None) if actor is not None and actor.is_authenticated else None
+    if person is None:
+        raise NotFound(NO_LINKED_PERSON)
+    from shequ.registry.selectors import person_address, person_facts, person_tags
+
+    data = {
+        "name": person.name,
+        "id_number": person.id_number,
+        "sex": person.get_sex_display(),
+        "birth_date": person.birth_date.isoformat() if person.birth_date else None,
+        "phone": person.phone,
+        "residence_type": person.get_residence_type_display(),
+        "status": person.get_status_display(),
+        "address": person_address(person) + (person.place.name if person.place.kind == PlaceKind.UNIT else ""),
+        "household": {"number": person.household.number, "relation": person.get_relation_display()}
+        if person.household else None,
+        "care_tags": [t.name for t in person_tags(person)],
+        "sources": [
+            {"field": fact.field, "value": fact.value, "source": fact.get_source_display(),
+             "supplied_at": fact.supplied_at.isoformat()}
+            for fact in person_facts(person)
+        ],
+        "exported_at": timezone.now().isoformat(),
+    }
+    audit_record(actor=actor, action=AuditAction.EXPORT, obj=person, reason="本人查询导出个人信息")
+    return data
