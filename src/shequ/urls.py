@@ -2,9 +2,13 @@
 
 from django.urls import include, path
 
+from shequ.api import api
+
 urlpatterns = [
     path("", include("shequ.web.urls")),
     path("", include("shequ.accounts.urls")),
     path("registry/", include("shequ.registry.urls")),
     path("audit/", include("shequ.core.urls")),
+    path("api/v1/", api.urls),
+    path("accounts/", include("shequ.accounts.manage_urls")),
 ]
