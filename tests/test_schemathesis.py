@@ -24,6 +24,22 @@ schema.app = application
 MAX_EXAMPLES = 10
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """Requests go through schemathesis' WSGI client, not Django's test client, so Django's
+    request_started/finished signals would close the database connection inside the test's
+    transaction (PostgreSQL then answers "the connection is closed"). Django's own test client
+    disconnects them the same way."""
+    from django.core import signals
+    from django.db import close_old_connections
+
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def admin_token(settings: Any, actors: Any, records_a1: Any, person_b1: Any, token_for: Any) -> str:
     settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "localhost", "testserver"]

@@ -63,6 +63,10 @@ else:
     SHEQU_DATA_KEY = env.str("SHEQU_DATA_KEY")
 # Optional older data keys (comma separated), still accepted for decryption during key rotation.
 SHEQU_DATA_KEYS_OLD = env.list("SHEQU_DATA_KEYS_OLD", default=[])
+# Secret of the blind index (exact lookup of ID numbers and phones). Empty: derived from SHEQU_DATA_KEY.
+# Before the first data-key rotation set it to the data key in use, and never change it afterwards:
+# every stored index would have to be recomputed (see docs/deployment.md).
+SHEQU_INDEX_KEY = env.str("SHEQU_INDEX_KEY", default="")
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

@@ -14,7 +14,9 @@ def test_person_scope_and_reveal(actors, tree):
         selectors.person_get(actor=actors.officer_b, person_id=p.pk)
     with pytest.raises(NotFound):
         selectors.person_get(actor=actors.worker_a2, person_id=p.pk)
-    assert services.person_reveal(actor=actors.worker_a1, person=p, field="phone", reason="电话回访核实") == "13812345678"
+    assert (
+        services.person_reveal(actor=actors.worker_a1, person=p, field="phone", reason="电话回访核实") == "13812345678"
+    )
     with pytest.raises(ValidationFailed):
         services.person_reveal(actor=actors.worker_a1, person=p, field="phone", reason="")
     with connection.cursor() as c:

@@ -185,7 +185,7 @@ def decrypt(token: str) -> str:
 
 def blind_index(value: str, *, purpose: str) -> str:
     """Keyed hash of a normalised value; ``purpose`` separates the id, phone and tag index spaces."""
-    key = _index_key(settings.SHEQU_DATA_KEY)
+    key = _index_key(getattr(settings, "SHEQU_INDEX_KEY", "") or settings.SHEQU_DATA_KEY)
     return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()[:40]
 
 
