@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "shequ.core",
     "shequ.accounts",
     "shequ.registry",
+    "shequ.deliberation",
     "shequ.web",
 ]
 
@@ -232,7 +233,8 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(env.str("SHEQU_MEDIA_ROOT", default=str(VAR_DIR / "media")))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 12 * 1024 * 1024
 MEDIA_URL = "/media/"
 
 # --- Background work -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from shequ.core.inventory import INVENTORY, inventory_keys
 PERSONAL_NAMES = {"name", "phone", "id_number", "birth_date", "contact_name", "contact_phone", "display_name", "email"}
 # Models whose "name" is the name of a thing, not of a person.
 NOT_PEOPLE = {
+    "core.Attachment",
     "registry.Place",
     "registry.Grid",
     "registry.Facility",

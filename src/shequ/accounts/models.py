@@ -93,6 +93,24 @@ class User(AbstractUser):
     def has_capability(self, capability: str) -> bool:
         return any(capability in ROLE_CAPABILITIES.get(m.role, frozenset()) for m in self.active_memberships())
 
+    def resident_paths(self) -> tuple[str, ...]:
+        """Where the user takes part as a resident: each resident membership's node and its community.
+
+        A resident belongs to their compound (or building/unit) and also to the community above it:
+        community-wide proposals, votes and notices concern them although the community node is not
+        inside their membership's subtree.
+        """
+        paths: set[str] = set()
+        for m in self.active_memberships():
+            if m.role == Role.RESIDENT:
+                paths.add(m.place.path)
+                paths.add(m.place.path[:12])
+        return tuple(sorted(paths))
+
+    def is_verified_resident(self) -> bool:
+        """A resident whose account is linked to their registry record (实名认证)."""
+        return self.person_id is not None and any(m.role == Role.RESIDENT for m in self.active_memberships())
+
     def forget_memberships(self) -> None:
         self.__dict__.pop("_memberships_cache", None)
 

@@ -30,6 +30,7 @@ class Capability(models.TextChoices):
     VOCABULARY_EDIT = "vocabulary.edit", _("维护字典")
     ACCOUNTS_MANAGE = "accounts.manage", _("管理用户与授权")
     AUDIT_VIEW = "audit.view", _("查看审计日志")
+    DELIBERATION_MANAGE = "deliberation.manage", _("组织议事、表决与居务公开")
 
 
 _STAFF_READ = {Capability.REGISTRY_VIEW}
@@ -38,7 +39,13 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.GRID_WORKER: frozenset(_STAFF_READ | {Capability.PII_REVEAL}),
     Role.COMMUNITY_WORKER: frozenset(
         _STAFF_READ
-        | {Capability.REGISTRY_EDIT, Capability.PII_REVEAL, Capability.ORGANISATION_EDIT, Capability.AUDIT_VIEW}
+        | {
+            Capability.REGISTRY_EDIT,
+            Capability.PII_REVEAL,
+            Capability.ORGANISATION_EDIT,
+            Capability.AUDIT_VIEW,
+            Capability.DELIBERATION_MANAGE,
+        }
     ),
     Role.COMMUNITY_HEAD: frozenset(
         _STAFF_READ
@@ -49,11 +56,18 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.ORGANISATION_EDIT,
             Capability.AUDIT_VIEW,
             Capability.ACCOUNTS_MANAGE,
+            Capability.DELIBERATION_MANAGE,
         }
     ),
     Role.STREET_OFFICER: frozenset(
         _STAFF_READ
-        | {Capability.REGISTRY_EDIT, Capability.PII_REVEAL, Capability.ORGANISATION_EDIT, Capability.AUDIT_VIEW}
+        | {
+            Capability.REGISTRY_EDIT,
+            Capability.PII_REVEAL,
+            Capability.ORGANISATION_EDIT,
+            Capability.AUDIT_VIEW,
+            Capability.DELIBERATION_MANAGE,
+        }
     ),
     Role.DEPARTMENT_HANDLER: frozenset(),
     Role.DISTRICT_ADMIN: frozenset(set(Capability.values)),

@@ -116,6 +116,12 @@ INVENTORY: tuple[PersonalField, ...] = (
         "accounts.User", "display_name", "标识系统用户、审计追责", _CONTRACT, False, "按范围授权访问", "账号有效期间"
     ),
     PersonalField("accounts.User", "email", "账号通知", _CONTRACT, False, "按范围授权访问", "账号有效期间"),
+    PersonalField("deliberation.Attendance", "name", "会议出席记录（会议合法性、决议效力）", _DUTY, False,
+                  "按范围授权访问；公开纪要只显示人数", "会议记录保存期间（10年）"),
+    PersonalField("deliberation.ProposalSupport", "person", "一人一次附议的核验", _CONSENT, False,
+                  "只公开附议人数，不公开名单", "提案关闭后2年"),
+    PersonalField("deliberation.Ballot", "option", "计票与复核（《民法典》第278条）", _DUTY, False,
+                  "无记名投票不显示投票人与选项的对应关系；结果只公开汇总", "表决结束后10年"),
     PersonalField("core.AuditEntry", "ip", "安全审计、责任追查", _DUTY, False, "审计日志只追加不可改", "至少6个月"),
 )
 

@@ -111,3 +111,31 @@ class AuditChainHead(models.Model):
 
     def __str__(self) -> str:
         return f"{self.chain}: {self.count}"
+
+
+from shequ.core.attachments import Attachment  # noqa: E402,F401  (the model lives with its service)
+
+
+class Notification(models.Model):
+    """In-app notification (站内消息), written in the same transaction as the change it reports.
+
+    A rolled-back change leaves no notification; e-mail or SMS delivery, where configured, is done by
+    the worker from these rows (``delivered_at``), so a crash after commit still delivers once.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    title = models.CharField(_("标题"), max_length=150)
+    body = models.TextField(_("内容"), blank=True)
+    link = models.CharField(_("链接"), max_length=300, blank=True)
+    created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
+    read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    delivered_at = models.DateTimeField(_("外发时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("消息")
+        verbose_name_plural = _("消息")
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+
+    def __str__(self) -> str:
+        return self.title

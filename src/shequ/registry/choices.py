@@ -153,3 +153,12 @@ class OrganisationKind(models.TextChoices):
     PARTY_ORGANISATION = "party_organisation", _("党组织")
     PROPERTY_COMPANY = "property_company", _("物业服务企业")
     OWNERS_COMMITTEE = "owners_committee", _("业主委员会")
+    DEVELOPER = "developer", _("开发建设单位")
+
+
+class AreaSource(models.TextChoices):
+    """Where a unit's exclusive floor area comes from, in order of precedence (SPC interpretation art. 8)."""
+
+    REGISTER = "register", _("不动产登记簿")
+    SURVEYED = "surveyed", _("测绘面积")
+    CONTRACT = "contract", _("合同面积")

@@ -13,6 +13,7 @@ from shequ.core import pii
 from shequ.core.fields import EncryptedTextField
 from shequ.core.models import ScopedModel, TimeStampedModel
 from shequ.registry.choices import (
+    AreaSource,
     BusinessLine,
     CompoundType,
     Construction,
@@ -59,6 +60,7 @@ class Place(ScopedModel):
         blank=True,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
+    area_source = models.CharField(_("面积来源"), max_length=16, choices=AreaSource.choices, blank=True)
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
@@ -338,3 +340,49 @@ class Organisation(ScopedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Ownership(TimeStampedModel):
+    """Ownership (产权): who owns a dwelling unit (专有部分), for owners' votes under Civil Code art. 278.
+
+    A unit may have several co-owners (one row each); they cast one ballot for it and count as one
+    owner. The owner is a person or, for the developer's unsold units (and units of a company), an
+    organisation. Ending an ownership sets ``ended_on``; only current rows form an electorate.
+    """
+
+    unit = models.ForeignKey(
+        Place, verbose_name=_("房屋"), on_delete=models.PROTECT, related_name="ownerships",
+        limit_choices_to={"kind": PlaceKind.UNIT},
+    )
+    person = models.ForeignKey(
+        Person, verbose_name=_("业主"), null=True, blank=True, on_delete=models.PROTECT, related_name="ownerships"
+    )
+    organisation = models.ForeignKey(
+        Organisation, verbose_name=_("单位业主"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="ownerships",
+    )
+    scope_path = models.CharField(max_length=32, db_index=True, editable=False)
+    started_on = models.DateField(_("登记日期"), null=True, blank=True)
+    ended_on = models.DateField(_("注销日期"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("产权")
+        verbose_name_plural = _("产权")
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(person__isnull=False, organisation__isnull=True)
+                           | models.Q(person__isnull=True, organisation__isnull=False)),
+                name="ownership_one_owner",
+            ),
+            models.UniqueConstraint(fields=["unit", "person"], condition=models.Q(ended_on__isnull=True),
+                                    name="ownership_unique_person"),
+            models.UniqueConstraint(fields=["unit", "organisation"], condition=models.Q(ended_on__isnull=True),
+                                    name="ownership_unique_organisation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.unit} · {self.person or self.organisation}"
+
+    @property
+    def owner_key(self) -> str:
+        return f"p{self.person_id}" if self.person_id else f"o{self.organisation_id}"
