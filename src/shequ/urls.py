@@ -11,4 +11,6 @@ urlpatterns = [
     path("audit/", include("shequ.core.urls")),
     path("api/v1/", api.urls),
     path("accounts/", include("shequ.accounts.manage_urls")),
+    path("deliberation/", include("shequ.deliberation.urls")),
+    path("c/", include("shequ.deliberation.public_urls")),
 ]
