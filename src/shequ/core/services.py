@@ -7,11 +7,14 @@ from typing import Any, TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db.models import Model
+from django.utils.translation import gettext_lazy as _
 
 from shequ.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from shequ.core.scope import actor_can_at
 
 M = TypeVar("M", bound=Model)
+
+FIELD_NOT_EDITABLE = _("该字段不可修改。")
 
 
 def is_system(actor: Any) -> bool:
@@ -53,3 +56,23 @@ def bump_version(obj: Any) -> None:
 
 def snapshot(obj: Model, fields: Iterable[str]) -> dict[str, Any]:
     return {f: getattr(obj, f) for f in fields}
+
+
+def apply_changes(obj: Model, changes: dict[str, Any], *, editable: Iterable[str]) -> dict[str, Any]:
+    """Set ``changes`` on ``obj``, refusing every field not in ``editable`` (protected fields such as the
+    scope, the version or an owner can never be set this way); return the editable values before."""
+    editable = tuple(editable)
+    unknown = sorted(set(changes) - set(editable))
+    if unknown:
+        raise ValidationFailed({field: str(FIELD_NOT_EDITABLE) for field in unknown})
+    before = snapshot(obj, editable)
+    for field, value in changes.items():
+        setattr(obj, field, value)
+    return before
+
+
+def changes_since(obj: Model, before: dict[str, Any], *, secret: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The audit diff between ``before`` (from ``apply_changes``) and the object now."""
+    from shequ.core.audit import changed_fields
+
+    return changed_fields(before, snapshot(obj, before), secret=secret)

@@ -22,7 +22,15 @@ from shequ.core import pii
 from shequ.core.audit import audit_record, changed_fields
 from shequ.core.errors import NotFound, ValidationFailed
 from shequ.core.models import AuditAction
-from shequ.core.services import bump_version, check_version, full_clean, require_capability
+from shequ.core.services import (
+    FIELD_NOT_EDITABLE,
+    apply_changes,
+    bump_version,
+    changes_since,
+    check_version,
+    full_clean,
+    require_capability,
+)
 from shequ.registry import geo
 from shequ.registry.choices import (
     PLACE_CHILD_KIND,
@@ -66,8 +74,19 @@ USCC_TAKEN = _("统一社会信用代码 {code} 已登记。")
 FACILITY_PLACE = _("设施只能登记在街镇、居村或小区下。")
 AREA_POSITIVE = _("面积必须大于0。")
 
-PERSON_FIELDS = ("name", "id_number", "sex", "birth_date", "phone", "residence_type", "status", "place_id",
-                 "household_id", "relation", "notes")
+PERSON_FIELDS = (
+    "name",
+    "id_number",
+    "sex",
+    "birth_date",
+    "phone",
+    "residence_type",
+    "status",
+    "place_id",
+    "household_id",
+    "relation",
+    "notes",
+)
 PERSON_SECRET_FIELDS = frozenset({"id_number", "phone", "name"})
 REVEALABLE = {"id_number", "phone", "name"}
 MIN_REASON_LENGTH = 4
@@ -78,9 +97,7 @@ MIN_REASON_LENGTH = 4
 
 def _next_child_code(parent: Place, kind: str) -> str:
     width = PLACE_CODE_WIDTHS[kind]
-    last = (
-        Place.objects.filter(parent=parent, kind=kind).order_by("-path").values_list("path", flat=True).first()
-    )
+    last = Place.objects.filter(parent=parent, kind=kind).order_by("-path").values_list("path", flat=True).first()
     number = int(last[-width:]) + 1 if last else 1
     return f"{number:0{width}d}"
 
@@ -122,8 +139,16 @@ def place_create(
     if Place.objects.filter(path=path).exists():
         raise ValidationFailed({"code": str(PLACE_CODE_TAKEN).format(code=path)})
     place = Place(
-        kind=kind, parent=parent, path=path, name=(name or "").strip(), address=address,
-        compound_type=compound_type, floors=floors, floor_area=floor_area, lon=lon, lat=lat,
+        kind=kind,
+        parent=parent,
+        path=path,
+        name=(name or "").strip(),
+        address=address,
+        compound_type=compound_type,
+        floors=floors,
+        floor_area=floor_area,
+        lon=lon,
+        lat=lat,
     )
     _apply_place_geometry(place, geometry)
     place.set_scope(path)
@@ -165,17 +190,13 @@ def place_update(*, actor: Any, place: Place, version: int | None = None, **chan
     require_capability(actor, place.path, Capability.REGISTRY_EDIT)
     place = Place.objects.select_for_update().get(pk=place.pk)
     check_version(place, version)
-    before = {f: getattr(place, f) for f in PLACE_EDITABLE}
     geometry = changes.pop("geometry", None)
-    for field, value in changes.items():
-        if field not in PLACE_EDITABLE:
-            raise ValidationFailed({field: _("该字段不可修改。")})
-        setattr(place, field, value)
+    before = apply_changes(place, changes, editable=PLACE_EDITABLE)
     _apply_place_geometry(place, geometry)
     full_clean(place)
     bump_version(place)
     place.save()
-    diff = changed_fields(before, {f: getattr(place, f) for f in PLACE_EDITABLE}, secret=frozenset())
+    diff = changes_since(place, before)
     if geometry is not None:
         diff["geometry"] = "changed"
     audit_record(actor=actor, action=AuditAction.UPDATE, obj=place, changes=diff)
@@ -206,8 +227,9 @@ def grid_create(
         raise ValidationFailed({"community": str(GRID_COMMUNITY_ONLY)})
     if code is None:
         code = f"{community.path}G{Grid.objects.filter(community=community).count() + 1:02d}"
-    grid = Grid(community=community, name=(name or "").strip(), code=code,
-                geometry=_check_grid_geometry(community, geometry))
+    grid = Grid(
+        community=community, name=(name or "").strip(), code=code, geometry=_check_grid_geometry(community, geometry)
+    )
     grid.set_scope(community.path)
     full_clean(grid)
     grid.save()
@@ -251,16 +273,26 @@ def grid_member_add(
     full_clean(member)
     member.save()
     if audit:
-        audit_record(actor=actor, action=AuditAction.CREATE, obj=member, scope_path=grid.scope_path,
-                     object_repr=f"{grid.name} · {member.get_duty_display()}")
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=member,
+            scope_path=grid.scope_path,
+            object_repr=f"{grid.name} · {member.get_duty_display()}",
+        )
     return member
 
 
 @transaction.atomic
 def grid_member_remove(*, actor: Any, member: GridMember) -> None:
     require_capability(actor, member.grid.scope_path, Capability.REGISTRY_EDIT)
-    audit_record(actor=actor, action=AuditAction.DELETE, obj=member, scope_path=member.grid.scope_path,
-                 object_repr=f"{member.grid.name} · {member.get_duty_display()}")
+    audit_record(
+        actor=actor,
+        action=AuditAction.DELETE,
+        obj=member,
+        scope_path=member.grid.scope_path,
+        object_repr=f"{member.grid.name} · {member.get_duty_display()}",
+    )
     member.delete()
 
 
@@ -291,17 +323,11 @@ def facility_update(*, actor: Any, facility: Facility, version: int | None = Non
     require_capability(actor, facility.scope_path, Capability.REGISTRY_EDIT)
     facility = Facility.objects.select_for_update().get(pk=facility.pk)
     check_version(facility, version)
-    before = {f: getattr(facility, f) for f in FACILITY_FIELDS}
-    for field, value in changes.items():
-        if field not in FACILITY_FIELDS:
-            raise ValidationFailed({field: _("该字段不可修改。")})
-        setattr(facility, field, value)
+    before = apply_changes(facility, changes, editable=FACILITY_FIELDS)
     full_clean(facility)
     bump_version(facility)
     facility.save()
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=facility,
-                 changes=changed_fields(before, {f: getattr(facility, f) for f in FACILITY_FIELDS},
-                                        secret=frozenset()))
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=facility, changes=changes_since(facility, before))
     return facility
 
 
@@ -323,16 +349,11 @@ def caretag_create(
 @transaction.atomic
 def caretag_update(*, actor: Any, tag: CareTag, **changes: Any) -> CareTag:
     _require_vocabulary(actor)
-    allowed = {"name", "sensitive", "description", "active", "sort"}
-    before = {f: getattr(tag, f) for f in allowed}
-    for field, value in changes.items():
-        if field not in allowed:  # the slug is what stored tags are hashed from: never changes
-            raise ValidationFailed({field: _("该字段不可修改。")})
-        setattr(tag, field, value)
+    # The slug is what stored tags are hashed from: it never changes.
+    before = apply_changes(tag, changes, editable=("name", "sensitive", "description", "active", "sort"))
     full_clean(tag)
     tag.save()
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=tag,
-                 changes=changed_fields(before, {f: getattr(tag, f) for f in allowed}, secret=frozenset()))
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=tag, changes=changes_since(tag, before))
     return tag
 
 
@@ -412,9 +433,11 @@ def _check_household(place: Place, household: Household | None, relation: str, *
     if not relation:
         errors["relation"] = str(RELATION_REQUIRED)
     elif relation == Relation.HEAD:
-        head = Person.objects.filter(household=household, relation=Relation.HEAD).exclude(
-            pk=person.pk if person else None
-        ).first()
+        head = (
+            Person.objects.filter(household=household, relation=Relation.HEAD)
+            .exclude(pk=person.pk if person else None)
+            .first()
+        )
         if head:
             errors["relation"] = str(ONE_HEAD_ONLY).format(name=head.masked_name)
     if errors:
@@ -428,10 +451,18 @@ def _record_facts(
     for field in ("name", "id_number", "phone", "sex", "birth_date", "residence_type"):
         if field in values and values[field] not in (None, ""):
             value = str(values[field])
-            facts.append(PersonFact(
-                person=person, field=field, value=value, value_digest=pii.blind_index(value, purpose=f"fact:{field}"),
-                source=source, supplied_at=at, recorded_by=actor if actor is not None else None, reference=reference,
-            ))
+            facts.append(
+                PersonFact(
+                    person=person,
+                    field=field,
+                    value=value,
+                    value_digest=pii.blind_index(value, purpose=f"fact:{field}"),
+                    source=source,
+                    supplied_at=at,
+                    recorded_by=actor if actor is not None else None,
+                    reference=reference,
+                )
+            )
     PersonFact.objects.bulk_create(facts)
 
 
@@ -471,8 +502,12 @@ def person_create(
     )
     _check_household(place, household, relation, person=None)
     person = Person(
-        place=place, residence_type=residence_type, household=household, relation=relation if household else "",
-        notes=notes, **values,
+        place=place,
+        residence_type=residence_type,
+        household=household,
+        relation=relation if household else "",
+        notes=notes,
+        **values,
     )
     _set_digests(person)
     person.set_scope(place.path)
@@ -486,11 +521,21 @@ def person_create(
     PersonTag.objects.bulk_create(PersonTag(person=person, tag_digest=d, source=source) for d in digests)
     if household is not None and relation == Relation.HEAD:
         Household.objects.filter(pk=household.pk).update(head=person)
-    _record_facts(person, {**values, "residence_type": residence_type}, source=source, actor=actor,
-                  reference=reference, at=timezone.now())
+    _record_facts(
+        person,
+        {**values, "residence_type": residence_type},
+        source=source,
+        actor=actor,
+        reference=reference,
+        at=timezone.now(),
+    )
     if audit:
-        audit_record(actor=actor, action=AuditAction.CREATE, obj=person,
-                     changes={"fields": sorted(k for k, v in values.items() if v), "source": source})
+        audit_record(
+            actor=actor,
+            action=AuditAction.CREATE,
+            obj=person,
+            changes={"fields": sorted(k for k, v in values.items() if v), "source": source},
+        )
     return person
 
 
@@ -500,8 +545,19 @@ def _set_digests(person: Person) -> None:
 
 
 PERSON_EDITABLE = frozenset(
-    {"name", "id_number", "phone", "sex", "birth_date", "residence_type", "status", "place", "household",
-     "relation", "notes"}
+    {
+        "name",
+        "id_number",
+        "phone",
+        "sex",
+        "birth_date",
+        "residence_type",
+        "status",
+        "place",
+        "household",
+        "relation",
+        "notes",
+    }
 )
 
 
@@ -518,7 +574,7 @@ def person_update(
     require_capability(actor, person.scope_path, Capability.REGISTRY_EDIT)
     unknown = set(changes) - PERSON_EDITABLE
     if unknown:
-        raise ValidationFailed({f: _("该字段不可修改。") for f in sorted(unknown)})
+        raise ValidationFailed({f: str(FIELD_NOT_EDITABLE) for f in sorted(unknown)})
     person = Person.objects.select_for_update().get(pk=person.pk)
     check_version(person, version)
     before = {f: getattr(person, f) for f in PERSON_FIELDS}
@@ -551,8 +607,12 @@ def person_update(
     after = {f: getattr(person, f) for f in PERSON_FIELDS}
     changed = {k: after[k] for k in after if after[k] != before[k]}
     _record_facts(person, changed, source=source, actor=actor, reference=reference, at=timezone.now())
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=person,
-                 changes=changed_fields(before, after, secret=PERSON_SECRET_FIELDS))
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=person,
+        changes=changed_fields(before, after, secret=PERSON_SECRET_FIELDS),
+    )
     return person
 
 
@@ -573,8 +633,12 @@ def person_set_tags(
     removed = sorted(by_digest.get(d, "?") for d in current - set(wanted))
     added = sorted(s for d, s in wanted.items() if d not in current)
     if added or removed:
-        audit_record(actor=actor, action=AuditAction.UPDATE, obj=person,
-                     changes={"tags": {"added": added, "removed": removed}, "source": source})
+        audit_record(
+            actor=actor,
+            action=AuditAction.UPDATE,
+            obj=person,
+            changes={"tags": {"added": added, "removed": removed}, "source": source},
+        )
     return slugs
 
 
@@ -596,8 +660,16 @@ def person_reveal(*, actor: Any, person: Person, field: str, reason: str) -> str
 
 # --- Organisations -------------------------------------------------------------------------------------
 
-ORGANISATION_FIELDS = ("kind", "name", "registration_number", "address", "contact_name", "contact_phone", "notes",
-                       "active")
+ORGANISATION_FIELDS = (
+    "kind",
+    "name",
+    "registration_number",
+    "address",
+    "contact_name",
+    "contact_phone",
+    "notes",
+    "active",
+)
 NEEDS_USCC = frozenset({"resident_unit", "social_organisation", "property_company"})
 
 
@@ -645,17 +717,16 @@ def organisation_update(
     require_capability(actor, organisation.scope_path, Capability.ORGANISATION_EDIT)
     org = Organisation.objects.select_for_update().get(pk=organisation.pk)
     check_version(org, version)
-    before = {f: getattr(org, f) for f in ORGANISATION_FIELDS}
-    for field, value in changes.items():
-        if field not in ORGANISATION_FIELDS:
-            raise ValidationFailed({field: _("该字段不可修改。")})
-        setattr(org, field, value)
+    before = apply_changes(org, changes, editable=ORGANISATION_FIELDS)
     _clean_organisation(org)
     bump_version(org)
     org.save()
-    audit_record(actor=actor, action=AuditAction.UPDATE, obj=org,
-                 changes=changed_fields(before, {f: getattr(org, f) for f in ORGANISATION_FIELDS},
-                                        secret=frozenset({"contact_phone"})))
+    audit_record(
+        actor=actor,
+        action=AuditAction.UPDATE,
+        obj=org,
+        changes=changes_since(org, before, secret=frozenset({"contact_phone"})),
+    )
     return org
 
 
@@ -682,11 +753,16 @@ def person_export_own(*, actor: Any) -> dict[str, Any]:
         "status": person.get_status_display(),
         "address": person_address(person) + (person.place.name if person.place.kind == PlaceKind.UNIT else ""),
         "household": {"number": person.household.number, "relation": person.get_relation_display()}
-        if person.household else None,
+        if person.household
+        else None,
         "care_tags": [t.name for t in person_tags(person)],
         "sources": [
-            {"field": fact.field, "value": fact.value, "source": fact.get_source_display(),
-             "supplied_at": fact.supplied_at.isoformat()}
+            {
+                "field": fact.field,
+                "value": fact.value,
+                "source": fact.get_source_display(),
+                "supplied_at": fact.supplied_at.isoformat(),
+            }
             for fact in person_facts(person)
         ],
         "exported_at": timezone.now().isoformat(),
