@@ -229,3 +229,34 @@ def test_create_requires_name(as_user, actors, tree):
     )
     assert response.context["form"].errors["name"]
     assert 'id="name-errors"' in _html(response)
+
+
+def test_a_worker_opens_a_new_household_with_its_head_from_the_form(client, actors, tree):
+    from shequ.registry.forms import NEW_HOUSEHOLD
+    from shequ.registry.models import Household, Person
+
+    client.force_login(actors.worker_a1)
+    number = f.id_number()
+    response = client.post(f"/registry/people/new/?place={tree.a1_unit2.pk}", {
+        "name": "周新户", "id_number": number, "residence_type": "registered", "household": str(NEW_HOUSEHOLD),
+        "relation": "",
+    })
+    assert response.status_code == 302, response.content.decode()[:2000]
+    person = Person.objects.get(name="周新户")
+    household = Household.objects.get(unit=tree.a1_unit2)
+    assert (person.household, person.relation, household.head) == (household, "head", person)
+
+
+def test_a_bad_id_number_opens_no_household(client, actors, tree):
+    from shequ.core import pii
+    from shequ.registry.forms import NEW_HOUSEHOLD
+    from shequ.registry.models import Household
+
+    client.force_login(actors.worker_a1)
+    response = client.post(f"/registry/people/new/?place={tree.a1_unit2.pk}", {
+        "name": "周新户", "id_number": "110105194912310021", "residence_type": "registered",
+        "household": str(NEW_HOUSEHOLD),
+    })
+    assert response.status_code == 200
+    assert str(pii.ID_NUMBER_CHECKSUM) in response.content.decode()
+    assert not Household.objects.filter(unit=tree.a1_unit2).exists()

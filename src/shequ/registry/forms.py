@@ -37,6 +37,10 @@ class PersonFilterForm(forms.Form):
         self.fields["compound"].choices = _blank(_("全部小区")) + [(c.pk, c.name) for c in compounds]
 
 
+NEW_HOUSEHOLD = -1
+NEW_HOUSEHOLD_CHOSEN = "new"
+
+
 class PersonForm(forms.Form):
     """Register or edit a person. On edit, name, ID number, phone and birth date are never pre-filled:
     the page would otherwise show them in clear; blank means unchanged."""
@@ -60,12 +64,12 @@ class PersonForm(forms.Form):
     version = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, households: list[Household], tags: list[CareTag], editing: bool = False,
-                 masked: dict[str, str] | None = None, **kwargs: Any) -> None:
+                 masked: dict[str, str] | None = None, can_open_household: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.households = {h.pk: h for h in households}
         self.fields["household"].choices = _blank(_("不编入住户")) + [
             (h.pk, h.number or _("住户 %(id)s") % {"id": h.pk}) for h in households
-        ]
+        ] + ([(NEW_HOUSEHOLD, _("新立一户（本人为户主）"))] if can_open_household else [])
         self.fields["tags"].choices = [(t.slug, t.name) for t in tags]
         self.fields["id_number"].help_text = _("18位，系统自动校验；出生日期和性别可由身份证号识别。")
         if editing:
@@ -80,8 +84,10 @@ class PersonForm(forms.Form):
             del self.fields["status"]
             del self.fields["version"]
 
-    def clean_household(self) -> Household | None:
+    def clean_household(self) -> Household | str | None:
         pk = self.cleaned_data.get("household")
+        if pk == NEW_HOUSEHOLD:
+            return NEW_HOUSEHOLD_CHOSEN
         return self.households.get(pk) if pk else None
 
     def apply_errors(self, exc: ValidationFailed) -> None:

@@ -769,3 +769,12 @@ def person_export_own(*, actor: Any) -> dict[str, Any]:
     }
     audit_record(actor=actor, action=AuditAction.EXPORT, obj=person, reason="本人查询导出个人信息")
     return data
+
+
+@transaction.atomic
+def household_register(*, actor: Any, unit: Place, number: str = "", **person_fields: Any) -> Person:
+    """Open a new household (立户) in ``unit`` with this person as its head, as one change."""
+    household = household_create(actor=actor, unit=unit, number=number)
+    person_fields.pop("relation", None)
+    person_fields.pop("household", None)
+    return person_create(actor=actor, place=unit, household=household, relation=Relation.HEAD, **person_fields)

@@ -19,7 +19,7 @@ from shequ.core.errors import Conflict, NotFound, PermissionDenied, ValidationFa
 from shequ.core.scope import actor_can_at
 from shequ.registry import selectors, services
 from shequ.registry.choices import PlaceKind
-from shequ.registry.forms import PersonFilterForm, PersonForm
+from shequ.registry.forms import NEW_HOUSEHOLD_CHOSEN, PersonFilterForm, PersonForm
 from shequ.registry.models import Person, Place
 from shequ.registry.views.places import _breadcrumbs, addresses_for
 from shequ.web.http import domain_errors
@@ -130,15 +130,21 @@ def person_create(request: HttpRequest) -> HttpResponse:
     place = selectors.place_get(actor=user, place_id=place_pk)
     _editable_place(user, place)
     tags = selectors.caretag_list()
-    form = PersonForm(request.POST or None, households=_households_at(user, place), tags=tags)
+    form = PersonForm(request.POST or None, households=_households_at(user, place), tags=tags,
+                      can_open_household=place.kind == PlaceKind.UNIT)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        fields = {
+            "name": data["name"], "residence_type": data["residence_type"], "id_number": data["id_number"],
+            "phone": data["phone"], "sex": data["sex"], "birth_date": data["birth_date"], "notes": data["notes"],
+            "tags": data["tags"],
+        }
         try:
-            person = services.person_create(
-                actor=user, place=place, name=data["name"], residence_type=data["residence_type"],
-                id_number=data["id_number"], phone=data["phone"], sex=data["sex"], birth_date=data["birth_date"],
-                household=data["household"], relation=data["relation"], notes=data["notes"], tags=data["tags"],
-            )
+            if data["household"] == NEW_HOUSEHOLD_CHOSEN:
+                person = services.household_register(actor=user, unit=place, **fields)
+            else:
+                person = services.person_create(actor=user, place=place, household=data["household"],
+                                                relation=data["relation"], **fields)
         except ValidationFailed as exc:
             form.apply_errors(exc)
         else:
