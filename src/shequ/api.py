@@ -71,6 +71,7 @@ def _mount() -> None:
 
     api.add_router("/", accounts_router)
     api.add_router("/", registry_router)
+    api.add_router("/", "shequ.deliberation.api.router")
 
 
 _mount()

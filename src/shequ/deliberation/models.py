@@ -39,11 +39,17 @@ class CommunityRules(TimeStampedModel):
     """A community's deliberation settings: when a proposal becomes a topic."""
 
     community = models.OneToOneField("registry.Place", on_delete=models.CASCADE, related_name="deliberation_rules")
-    threshold_kind = models.CharField(_("成题门槛类型"), max_length=20, choices=ThresholdKind.choices,
-                                      default=ThresholdKind.COUNT)
+    threshold_kind = models.CharField(
+        _("成题门槛类型"), max_length=20, choices=ThresholdKind.choices, default=ThresholdKind.COUNT
+    )
     threshold_count = models.PositiveIntegerField(_("附议人数"), default=20, validators=[MinValueValidator(1)])
-    threshold_share = models.DecimalField(_("附议户数比例"), max_digits=5, decimal_places=4, default=Decimal("0.05"),
-                                          validators=[MinValueValidator(Decimal("0.0001"))])
+    threshold_share = models.DecimalField(
+        _("附议户数比例"),
+        max_digits=5,
+        decimal_places=4,
+        default=Decimal("0.05"),
+        validators=[MinValueValidator(Decimal("0.0001"))],
+    )
 
     class Meta:
         verbose_name = _("议事规则")
@@ -57,8 +63,9 @@ class Proposal(ScopedModel):
     """Proposal (社区提案): a resident's proposal for their compound or community."""
 
     place = models.ForeignKey("registry.Place", verbose_name=_("范围"), on_delete=models.PROTECT, related_name="+")
-    community = models.ForeignKey("registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT,
-                                  related_name="proposals")
+    community = models.ForeignKey(
+        "registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="proposals"
+    )
     title = models.CharField(_("标题"), max_length=100)
     body = models.TextField(_("内容"))
     category = models.CharField(_("类别"), max_length=40, blank=True)
@@ -117,12 +124,14 @@ class Comment(TimeStampedModel):
 class Topic(ScopedModel):
     """Topic (议题): an item on a community's agenda, from a proposal or put there by workers."""
 
-    community = models.ForeignKey("registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT,
-                                  related_name="topics")
+    community = models.ForeignKey(
+        "registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="topics"
+    )
     title = models.CharField(_("议题"), max_length=100)
     body = models.TextField(_("说明"), blank=True)
-    proposal = models.OneToOneField(Proposal, verbose_name=_("来源提案"), null=True, blank=True,
-                                    on_delete=models.SET_NULL, related_name="topic")
+    proposal = models.OneToOneField(
+        Proposal, verbose_name=_("来源提案"), null=True, blank=True, on_delete=models.SET_NULL, related_name="topic"
+    )
     status = models.CharField(_("状态"), max_length=16, choices=TopicStatus.choices, default=TopicStatus.OPEN)
     created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     version = models.PositiveIntegerField(default=1, editable=False)
@@ -139,8 +148,9 @@ class Topic(ScopedModel):
 class Meeting(ScopedModel):
     """Meeting (会议): a deliberation meeting of one of the kinds the plans name."""
 
-    community = models.ForeignKey("registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT,
-                                  related_name="meetings")
+    community = models.ForeignKey(
+        "registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="meetings"
+    )
     kind = models.CharField(_("会议类型"), max_length=32, choices=MeetingKind.choices)
     title = models.CharField(_("会议名称"), max_length=100)
     starts_at = models.DateTimeField(_("开始时间"))
@@ -169,8 +179,9 @@ class Attendance(TimeStampedModel):
 
     meeting = models.ForeignKey(Meeting, on_delete=models.CASCADE, related_name="attendance")
     person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    organisation = models.ForeignKey("registry.Organisation", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    organisation = models.ForeignKey(
+        "registry.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     name = models.CharField(_("姓名/单位"), max_length=100)
     source = models.CharField(_("签到方式"), max_length=16, choices=AttendanceSource.choices)
     recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
@@ -179,8 +190,11 @@ class Attendance(TimeStampedModel):
         verbose_name = _("出席")
         verbose_name_plural = _("出席")
         constraints = [
-            models.UniqueConstraint(fields=["meeting", "person"], condition=models.Q(person__isnull=False),
-                                    name="attendance_once_per_person")
+            models.UniqueConstraint(
+                fields=["meeting", "person"],
+                condition=models.Q(person__isnull=False),
+                name="attendance_once_per_person",
+            )
         ]
 
     def __str__(self) -> str:
@@ -253,7 +267,9 @@ class Vote(ScopedModel):
 class VoteOption(models.Model):
     vote = models.ForeignKey(Vote, on_delete=models.CASCADE, related_name="options")
     label = models.CharField(_("选项"), max_length=100)
-    meaning = models.CharField(_("计票含义"), max_length=16, choices=OptionMeaning.choices, default=OptionMeaning.CHOICE)
+    meaning = models.CharField(
+        _("计票含义"), max_length=16, choices=OptionMeaning.choices, default=OptionMeaning.CHOICE
+    )
     position = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
@@ -274,8 +290,9 @@ class Ballot(TimeStampedModel):
     option = models.ForeignKey(VoteOption, on_delete=models.PROTECT, related_name="ballots")
     unit = models.ForeignKey("registry.Place", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     person = models.ForeignKey("registry.Person", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    organisation = models.ForeignKey("registry.Organisation", null=True, blank=True, on_delete=models.PROTECT,
-                                     related_name="+")
+    organisation = models.ForeignKey(
+        "registry.Organisation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     cast_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     channel = models.CharField(_("方式"), max_length=16, choices=BallotChannel.choices, default=BallotChannel.ONLINE)
     changes = models.PositiveIntegerField(default=0)
@@ -284,10 +301,12 @@ class Ballot(TimeStampedModel):
         verbose_name = _("选票")
         verbose_name_plural = _("选票")
         constraints = [
-            models.UniqueConstraint(fields=["vote", "unit"], condition=models.Q(unit__isnull=False),
-                                    name="ballot_one_per_unit"),
-            models.UniqueConstraint(fields=["vote", "person"], condition=models.Q(unit__isnull=True),
-                                    name="ballot_one_per_person"),
+            models.UniqueConstraint(
+                fields=["vote", "unit"], condition=models.Q(unit__isnull=False), name="ballot_one_per_unit"
+            ),
+            models.UniqueConstraint(
+                fields=["vote", "person"], condition=models.Q(unit__isnull=True), name="ballot_one_per_person"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -301,15 +320,17 @@ class Notice(ScopedModel):
     A published version is never edited: only ``superseded_at`` is set when a correction replaces it.
     """
 
-    community = models.ForeignKey("registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT,
-                                  related_name="notices")
+    community = models.ForeignKey(
+        "registry.Place", verbose_name=_("社区"), on_delete=models.PROTECT, related_name="notices"
+    )
     category = models.CharField(_("公开类别"), max_length=16, choices=NoticeCategory.choices)
     title = models.CharField(_("标题"), max_length=150)
     body = models.TextField(_("内容"))
     series = models.UUIDField(_("公开事项编号"), db_index=True)
     revision = models.PositiveIntegerField(_("版本"), default=1)
-    supersedes = models.OneToOneField("self", null=True, blank=True, on_delete=models.PROTECT,
-                                      related_name="superseded_by")
+    supersedes = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="superseded_by"
+    )
     correction_note = models.CharField(_("更正说明"), max_length=200, blank=True)
     published_at = models.DateTimeField(_("公开时间"))
     display_until = models.DateField(_("最短公示至"))

@@ -1,0 +1,44 @@
+"""``shequ bench <mode>``: bounded load tests on loopback that print figures (never assert them).
+
+Each mode is a script under ``bench/`` run in its own process, because it works on its own database
+(a fresh SQLite file under ``var/bench/`` or ``--database-url``) and must not touch the database this
+command was started with. Add a benchmark by adding a script and one line to ``BENCHMARKS``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+# mode → (script under bench/, help text)
+BENCHMARKS: dict[str, tuple[str, str]] = {
+    "vote": ("owners_vote.py", "业主表决：5000户小区，4000张选票经 HTTP 并发提交，统计吞吐、延迟与计票耗时"),
+}
+
+
+class Command(BaseCommand):
+    help = "压测（仅本机回环地址，输出数据，不作断言）。示例：shequ bench vote --database-url postgres://…/bench"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("mode", choices=sorted(BENCHMARKS), help="; ".join(f"{k}: {v[1]}" for k, v in
+                                                                              BENCHMARKS.items()))
+        parser.add_argument("script_args", nargs="*", metavar="ARG",
+                            help="传给压测脚本的参数（在 -- 之后），如 -- --ballots 1000")
+        parser.add_argument("--database-url", default="", help="压测专用数据库（默认 var/bench/ 下新建 SQLite 文件）")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        script, _help = BENCHMARKS[options["mode"]]
+        path = settings.ROOT_DIR / "bench" / script
+        if not path.exists():
+            raise CommandError(f"benchmark script not found: {path}")
+        argv = [sys.executable, str(path), *options["script_args"]]
+        if options["database_url"]:
+            argv += ["--database-url", options["database_url"]]
+        self.stdout.flush()
+        completed = subprocess.run(argv, check=False)  # noqa: S603 (our own script with the caller's arguments)
+        if completed.returncode:
+            raise CommandError(f"benchmark {options['mode']} failed with exit code {completed.returncode}")
