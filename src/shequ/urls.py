@@ -10,6 +10,7 @@ urlpatterns = [
     path("registry/", include("shequ.registry.urls")),
     path("audit/", include("shequ.core.urls")),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("shequ.accounts.manage_urls")),
     path("deliberation/", include("shequ.deliberation.urls")),
     path("c/", include("shequ.deliberation.public_urls")),

@@ -13,4 +13,7 @@ def navigation(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    return {"nav_items": nav_items(request)}
+    from shequ.core.models import Notification
+
+    unread = Notification.objects.filter(user=user, read_at__isnull=True).count()  # one query: the top-bar badge
+    return {"nav_items": nav_items(request), "unread_count": unread}

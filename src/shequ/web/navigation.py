@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
@@ -17,6 +19,12 @@ class NavItem:
     url_name: str
     capability: str | None
     icon: str = ""
+    visible: Callable[[Any], bool] | None = None  # a rule beyond one capability (e.g. staff or residents)
+
+
+def _deliberates(user: Any) -> bool:
+    """议事: managers of deliberation and residents (who propose, support and comment)."""
+    return user.has_capability(Capability.DELIBERATION_MANAGE) or "resident" in user.roles()
 
 
 NAV: list[NavItem] = [
@@ -28,6 +36,9 @@ NAV: list[NavItem] = [
     NavItem(_("用户"), "accounts:user_list", Capability.ACCOUNTS_MANAGE, "users"),
     NavItem(_("标签"), "registry:caretag_list", Capability.VOCABULARY_EDIT, "tag"),
     NavItem(_("审计"), "core:audit_list", Capability.AUDIT_VIEW, "audit"),
+    NavItem(_("议事"), "deliberation:proposal_list", None, "deliberation", visible=_deliberates),
+    NavItem(_("表决"), "deliberation:vote_list", None, "vote"),  # residents vote too (their own compound)
+    NavItem(_("居务公开"), "deliberation:notice_list", Capability.DELIBERATION_MANAGE, "notice"),
 ]
 
 
@@ -36,6 +47,8 @@ def nav_items(request: HttpRequest) -> list[dict[str, object]]:
     items = []
     for item in NAV:
         if item.capability and not user.has_capability(item.capability):  # type: ignore[union-attr]
+            continue
+        if item.visible is not None and not item.visible(user):
             continue
         try:
             url = reverse(item.url_name)
