@@ -26,8 +26,10 @@ def test_sqlite_runs_in_wal_mode():
 def test_the_embedded_database_file_is_in_wal_mode(tmp_path):
     env = {**os.environ, "SHEQU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "shequ.settings"}
     env.pop("DATABASE_URL", None)
-    code = ("import django; django.setup(); from django.db import connection; c = connection.cursor();"
-            " c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])")
+    code = (
+        "import django; django.setup(); from django.db import connection; c = connection.cursor();"
+        " c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "wal"
 
@@ -41,9 +43,17 @@ def test_staff_sessions_end_after_30_idle_minutes_and_cookies_are_locked_down():
 
 
 def test_production_cookies_are_secure(tmp_path):
-    env = {**os.environ, "SHEQU_DEBUG": "false", "SECRET_KEY": "x" * 60, "SHEQU_DATA_KEY": Fernet.generate_key().decode(),
-           "SHEQU_VAR_DIR": str(tmp_path), "DJANGO_SETTINGS_MODULE": "shequ.settings"}
-    code = ("from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
-            " s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0)")
+    env = {
+        **os.environ,
+        "SHEQU_DEBUG": "false",
+        "SECRET_KEY": "x" * 60,
+        "SHEQU_DATA_KEY": Fernet.generate_key().decode(),
+        "SHEQU_VAR_DIR": str(tmp_path),
+        "DJANGO_SETTINGS_MODULE": "shequ.settings",
+    }
+    code = (
+        "from django.conf import settings as s; print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE,"
+        " s.SECURE_SSL_REDIRECT, s.SECURE_HSTS_SECONDS > 0)"
+    )
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True", "True", "True"]
