@@ -84,5 +84,12 @@ class ValidationFailed(ShequError):
             return cls({f: [m for e in errs for m in e.messages] for f, errs in exc.error_dict.items()})
         return cls({"__all__": exc.messages})
 
+    def first_message(self) -> str:
+        """The first field message (for a one-line flash message), else the overall message."""
+        for messages in self.errors.values():
+            if messages:
+                return messages[0]
+        return str(self.message)
+
     def as_list(self) -> list[dict[str, str]]:
         return [{"field": f, "message": m} for f, msgs in self.errors.items() for m in msgs]

@@ -45,13 +45,6 @@ def _people_in(actor: Any, meeting_or_communities: Any) -> QuerySet[Person]:
     return qs.order_by("scope_path", "id")
 
 
-def _message(exc: ValidationFailed) -> str:
-    for msgs in exc.errors.values():
-        if msgs:
-            return msgs[0]
-    return str(exc.message)
-
-
 @login_required
 @domain_errors
 def meeting_list(request: HttpRequest) -> HttpResponse:
@@ -133,7 +126,7 @@ def meeting_sign_in(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.attendance_record(actor=request.user, meeting=meeting, source=AttendanceSource.ONLINE)
     except ValidationFailed as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, exc.first_message())
     else:
         messages.success(request, _("签到成功。"))
     return redirect("deliberation:meeting_detail", pk=pk)
@@ -235,7 +228,7 @@ def decision_complete(request: HttpRequest, pk: int) -> HttpResponse:
         services.decision_complete(actor=request.user, decision=decision, outcome=form.cleaned_data["outcome"],
                                    version=form.cleaned_data["version"])
     except ValidationFailed as exc:
-        messages.error(request, _message(exc))
+        messages.error(request, exc.first_message())
     except Conflict as exc:
         messages.error(request, str(exc.message))
     else:

@@ -21,13 +21,6 @@ from shequ.deliberation.forms_meetings import CommentForm, HideForm, ProposalFor
 from shequ.web.http import domain_errors
 
 
-def _first_message(exc: ValidationFailed) -> str:
-    for msgs in exc.errors.values():
-        if msgs:
-            return msgs[0]
-    return str(exc.message)
-
-
 @login_required
 @domain_errors
 def proposal_list(request: HttpRequest) -> HttpResponse:
@@ -102,7 +95,7 @@ def proposal_support(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         proposal = services.proposal_support(actor=request.user, proposal=proposal)
     except ValidationFailed as exc:
-        messages.error(request, _first_message(exc))
+        messages.error(request, exc.first_message())
     else:
         if proposal.status == ProposalStatus.TOPIC:
             messages.success(request, _("附议成功！附议人数已达到门槛，提案已成为社区议题。"))
@@ -119,7 +112,7 @@ def proposal_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.proposal_withdraw(actor=request.user, proposal=proposal, version=request.POST.get("version") or None)
     except (ValidationFailed, Conflict) as exc:
-        messages.error(request, _first_message(exc) if isinstance(exc, ValidationFailed) else str(exc.message))
+        messages.error(request, exc.first_message() if isinstance(exc, ValidationFailed) else str(exc.message))
     else:
         messages.success(request, _("提案已撤回。"))
     return redirect("deliberation:proposal_detail", pk=pk)
@@ -152,7 +145,7 @@ def comment_hide(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         services.comment_hide(actor=request.user, comment=comment, reason=reason)
     except ValidationFailed as exc:
-        return _detail(request, comment.proposal, hide_errors={comment.pk: _first_message(exc)}, status=400)
+        return _detail(request, comment.proposal, hide_errors={comment.pk: exc.first_message()}, status=400)
     messages.success(request, _("评论已隐藏。"))
     return redirect(reverse("deliberation:proposal_detail", args=[comment.proposal_id]) + f"#comment-{comment.pk}")
 
