@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import itertools
+from collections import Counter
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -14,10 +15,32 @@ from shapely.geometry import Point, shape
 from shequ.accounts.models import Department, Membership, User
 from shequ.accounts.roles import Role
 from shequ.core import pii
+from shequ.deliberation import votes
+from shequ.deliberation.choices import (
+    DecisionStatus,
+    Electorate,
+    MeetingStatus,
+    NoticeCategory,
+    OptionMeaning,
+    ProposalStatus,
+    VoteStatus,
+)
+from shequ.deliberation.models import Comment, Decision, Meeting, Notice, Proposal, Topic, Vote
+from shequ.deliberation.vote_selectors import own_ballots
 from shequ.registry import geo, selectors
 from shequ.registry import seed as demo
 from shequ.registry.choices import PlaceKind, Relation, ResidenceType
-from shequ.registry.models import CareTag, Facility, Grid, Household, Organisation, Person, PersonTag, Place
+from shequ.registry.models import (
+    CareTag,
+    Facility,
+    Grid,
+    Household,
+    Organisation,
+    Ownership,
+    Person,
+    PersonTag,
+    Place,
+)
 from shequ.registry.services import NEEDS_USCC
 from shequ.registry.validators import validate_uscc
 
@@ -123,8 +146,9 @@ def test_each_grid_has_a_leader_and_a_full_time_worker(seeded):
 
 def test_each_role_has_a_demo_user_with_the_demo_password(seeded):
     for role in Role.values:
-        membership = Membership.objects.filter(role=role, active=True).select_related("user", "place").get()
-        assert membership.user.check_password(demo.DEMO_PASSWORD)
+        memberships = Membership.objects.filter(role=role, active=True).select_related("user", "place")
+        assert memberships.exists()
+        assert all(m.user.check_password(demo.DEMO_PASSWORD) for m in memberships)
     assert len(demo.DEMO_PASSWORD) >= 12
     handler = User.objects.get(username="dept_handler")
     assert handler.department.kind == Department.Kind.URBAN_MANAGEMENT
@@ -142,7 +166,8 @@ def test_each_role_has_a_demo_user_with_the_demo_password(seeded):
 def test_organisations_have_valid_credit_codes(seeded):
     organisations = list(Organisation.objects.all())
     assert {o.kind for o in organisations} == {
-        "resident_unit", "social_organisation", "party_organisation", "property_company", "owners_committee"}
+        "resident_unit", "social_organisation", "party_organisation", "property_company", "owners_committee",
+        "developer"}
     for org in organisations:
         if org.kind in NEEDS_USCC:
             assert org.registration_number
@@ -195,3 +220,97 @@ def test_demo_on_a_seeded_database_keeps_the_data_and_lists_the_accounts(seeded)
         assert username in text
     assert demo.DEMO_PASSWORD in text
     assert "http://127.0.0.1:8123/login/" in text
+    assert f"http://127.0.0.1:8123/c/{seeded.public_path}/" in text
+    assert seeded.public_path == Membership.objects.get(user__username="community_worker").place.path
+
+
+# --- Ownership and deliberation demo ----------------------------------------------------------------
+
+
+def test_every_unit_has_a_registered_area_and_a_current_owner(seeded):
+    units = Place.objects.filter(kind=PlaceKind.UNIT)
+    assert units.exists()
+    assert not units.filter(floor_area__isnull=True).exists()
+    assert set(units.values_list("area_source", flat=True)) == {"register"}
+    owned = set(Ownership.objects.filter(ended_on__isnull=True).values_list("unit_id", flat=True))
+    assert set(units.values_list("pk", flat=True)) <= owned
+
+
+def test_owners_are_heads_spouses_second_home_owners_and_one_developer_per_community(seeded):
+    rows = list(Ownership.objects.select_related("person", "unit"))
+    by_unit: dict[int, list[Ownership]] = {}
+    for row in rows:
+        by_unit.setdefault(row.unit_id, []).append(row)
+    # most units are owned by the head of the household living there
+    own_head = [u for u, owners in by_unit.items()
+                if any(o.person and o.person.relation == Relation.HEAD and o.person.place_id == u for o in owners)]
+    assert len(own_head) > len(by_unit) / 2
+    # some are co-owned by head and spouse, a few owners hold a second unit
+    assert any(len(owners) == 2 and {o.person.relation for o in owners} == {Relation.HEAD, Relation.SPOUSE}
+               for owners in by_unit.values())
+    units_per_person = Counter(o.person_id for o in rows if o.person_id)
+    assert 0 < sum(1 for n in units_per_person.values() if n > 1) < len(units_per_person) / 4
+    # in one compound of each community the developer still holds about 5% of the units
+    for community in Place.objects.filter(kind=PlaceKind.COMMUNITY):
+        developers = Organisation.objects.filter(kind="developer", scope_path__startswith=community.path)
+        assert developers.count() == 1
+        developer = developers.get()
+        held = Ownership.objects.filter(organisation=developer)
+        units = Place.objects.filter(kind=PlaceKind.UNIT, path__startswith=developer.scope_path).count()
+        assert 1 <= held.count() <= max(1, round(units * 0.05))
+
+
+def test_first_community_has_proposals_a_topic_a_meeting_and_decisions(seeded):
+    community = Place.objects.get(path=seeded.public_path)
+    proposals = Proposal.objects.filter(community=community)
+    assert 3 <= proposals.count() <= 4
+    topic_proposal = proposals.get(status=ProposalStatus.TOPIC)
+    assert topic_proposal.threshold == 3 and topic_proposal.support_count == 3
+    assert Topic.objects.filter(proposal=topic_proposal).exists()
+    assert proposals.filter(status=ProposalStatus.OPEN, support_count__lt=3).exists()
+    hidden = Comment.objects.get(hidden=True)
+    assert hidden.hidden_reason and hidden.proposal.community == community
+    meeting = Meeting.objects.get(community=community)
+    assert meeting.status == MeetingStatus.HELD and meeting.minutes_published
+    assert meeting.starts_at.date() < dt.date.today()
+    assert meeting.topics.filter(proposal=topic_proposal).exists()
+    assert meeting.attendance.count() >= 3
+    decisions = {d.status: d for d in Decision.objects.filter(meeting=meeting)}
+    assert set(decisions) == {DecisionStatus.DONE, DecisionStatus.OPEN}
+    assert decisions[DecisionStatus.OPEN].due_on == dt.date.today() + dt.timedelta(days=7)
+
+
+def test_notices_cover_the_four_categories_and_one_was_corrected(seeded):
+    notices = Notice.objects.filter(community__path=seeded.public_path)
+    assert set(notices.values_list("category", flat=True)) == set(NoticeCategory.values)
+    correction = notices.get(revision=2)
+    assert correction.correction_note
+    assert correction.supersedes.superseded_at is not None
+    assert notices.filter(superseded_at__isnull=True).count() == notices.count() - 1
+
+
+def test_closed_owners_vote_has_a_frozen_result_equal_to_the_recount(seeded):
+    vote = Vote.objects.get(status=VoteStatus.CLOSED)
+    assert vote.electorate == Electorate.OWNERS and vote.closed_at is not None
+    assert vote.result == votes.vote_recount(vote=vote)
+    units = vote.electorate_snapshot["total_units"]
+    assert 0.55 * units <= vote.ballots.count() <= 0.95 * units
+    assert {"yes", "no"} <= set(vote.ballots.values_list("option__meaning", flat=True))
+
+
+def test_demo_resident_owns_in_the_vote_compound_and_can_cast_on_the_open_vote(seeded):
+    # given the open owners' vote in the demo resident's compound, where they have not voted
+    resident = User.objects.get(username="resident")
+    vote = Vote.objects.get(status=VoteStatus.OPEN)
+    assert resident.memberships.get().place == vote.place
+    assert Ownership.objects.filter(person=resident.person, unit__path__startswith=vote.place.path).exists()
+    assert own_ballots(actor=resident, vote=vote) == []
+    assert vote.closes_at.date() == (vote.opens_at + dt.timedelta(days=8)).date()
+    # when they cast 同意
+    yes = vote.options.get(meaning=OptionMeaning.YES)
+    rows = votes.ballot_cast(actor=resident, vote=vote, option=yes)
+    # then every unit they own in the compound carries their ballot
+    owned = set(Ownership.objects.filter(person=resident.person, ended_on__isnull=True,
+                                         unit__path__startswith=vote.place.path).values_list("unit_id", flat=True))
+    assert {b.unit_id for b in rows} == owned
+    assert {b.unit_id for b in own_ballots(actor=resident, vote=vote)} == owned

