@@ -90,6 +90,7 @@ INSTALLED_APPS = [
     "shequ.accounts",
     "shequ.registry",
     "shequ.deliberation",
+    "shequ.cases",
     "shequ.web",
 ]
 

@@ -31,12 +31,14 @@ class Capability(models.TextChoices):
     ACCOUNTS_MANAGE = "accounts.manage", _("管理用户与授权")
     AUDIT_VIEW = "audit.view", _("查看审计日志")
     DELIBERATION_MANAGE = "deliberation.manage", _("组织议事、表决与居务公开")
+    CASES_HANDLE = "cases.handle", _("受理与处置工单")
+    CASES_DISPATCH = "cases.dispatch", _("街道吹哨派单与核查结案")
 
 
 _STAFF_READ = {Capability.REGISTRY_VIEW}
 ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
     Role.RESIDENT: frozenset(),
-    Role.GRID_WORKER: frozenset(_STAFF_READ | {Capability.PII_REVEAL}),
+    Role.GRID_WORKER: frozenset(_STAFF_READ | {Capability.PII_REVEAL, Capability.CASES_HANDLE}),
     Role.COMMUNITY_WORKER: frozenset(
         _STAFF_READ
         | {
@@ -45,6 +47,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.ORGANISATION_EDIT,
             Capability.AUDIT_VIEW,
             Capability.DELIBERATION_MANAGE,
+            Capability.CASES_HANDLE,
         }
     ),
     Role.COMMUNITY_HEAD: frozenset(
@@ -57,6 +60,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.AUDIT_VIEW,
             Capability.ACCOUNTS_MANAGE,
             Capability.DELIBERATION_MANAGE,
+            Capability.CASES_HANDLE,
         }
     ),
     Role.STREET_OFFICER: frozenset(
@@ -67,6 +71,7 @@ ROLE_CAPABILITIES: dict[str, frozenset[str]] = {
             Capability.ORGANISATION_EDIT,
             Capability.AUDIT_VIEW,
             Capability.DELIBERATION_MANAGE,
+            Capability.CASES_DISPATCH,
         }
     ),
     Role.DEPARTMENT_HANDLER: frozenset(),

@@ -122,6 +122,10 @@ INVENTORY: tuple[PersonalField, ...] = (
                   "只公开附议人数，不公开名单", "提案关闭后2年"),
     PersonalField("deliberation.Ballot", "option", "计票与复核（《民法典》第278条）", _DUTY, False,
                   "无记名投票不显示投票人与选项的对应关系；结果只公开汇总", "表决结束后10年"),
+    PersonalField("cases.Case", "contact_phone", "回访上报人、核实情况", _CONSENT, False,
+                  "加密存储；展示脱敏；查看明文须填写事由并留痕", "结案后3年"),
+    PersonalField("cases.Case", "reporter", "告知上报人处置进展与评价", _CONSENT, False,
+                  "匿名上报时不向其他居民显示上报人", "结案后3年"),
     PersonalField("core.AuditEntry", "ip", "安全审计、责任追查", _DUTY, False, "审计日志只追加不可改", "至少6个月"),
 )
 
