@@ -8,6 +8,10 @@ from shequ.core.inventory import INVENTORY, inventory_keys
 PERSONAL_NAMES = {"name", "phone", "id_number", "birth_date", "contact_name", "contact_phone", "display_name", "email"}
 # Models whose "name" is the name of a thing, not of a person.
 NOT_PEOPLE = {
+    "cases.CaseCategory",
+    "cases.Device",
+    "cases.AlertRule",
+    "cases.Holiday",
     "core.Attachment",
     "registry.Place",
     "registry.Grid",
