@@ -72,6 +72,7 @@ def _mount() -> None:
     api.add_router("/", accounts_router)
     api.add_router("/", registry_router)
     api.add_router("/", "shequ.deliberation.api.router")
+    api.add_router("/", "shequ.cases.api.router")
 
 
 _mount()
