@@ -14,4 +14,6 @@ urlpatterns = [
     path("accounts/", include("shequ.accounts.manage_urls")),
     path("deliberation/", include("shequ.deliberation.urls")),
     path("c/", include("shequ.deliberation.public_urls")),
+    path("cases/", include("shequ.cases.urls")),
+    path("open311/v2/", include("shequ.cases.open311_urls")),
 ]

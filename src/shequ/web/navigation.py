@@ -27,6 +27,17 @@ def _deliberates(user: Any) -> bool:
     return user.has_capability(Capability.DELIBERATION_MANAGE) or "resident" in user.roles()
 
 
+def _handles_cases(user: Any) -> bool:
+    """工单: community and grid staff, street officers, and department handlers (their dispatches)."""
+    return (user.has_capability(Capability.CASES_HANDLE) or user.has_capability(Capability.CASES_DISPATCH)
+            or (bool(getattr(user, "department_id", None)) and "department_handler" in user.roles()))
+
+
+def _reports_cases(user: Any) -> bool:
+    """我要报事: residents (their own cases)."""
+    return "resident" in user.roles()
+
+
 NAV: list[NavItem] = [
     NavItem(_("首页"), "home", None, "home"),
     NavItem(_("区域"), "registry:place_tree", Capability.REGISTRY_VIEW, "tree"),
@@ -39,6 +50,8 @@ NAV: list[NavItem] = [
     NavItem(_("议事"), "deliberation:proposal_list", None, "deliberation", visible=_deliberates),
     NavItem(_("表决"), "deliberation:vote_list", None, "vote"),  # residents vote too (their own compound)
     NavItem(_("居务公开"), "deliberation:notice_list", Capability.DELIBERATION_MANAGE, "notice"),
+    NavItem(_("工单"), "cases:home", None, "cases", visible=_handles_cases),
+    NavItem(_("我要报事"), "cases:report", None, "report", visible=_reports_cases),
 ]
 
 
