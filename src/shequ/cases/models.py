@@ -129,6 +129,8 @@ class Case(ScopedModel):
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["scope_path", "state", "created_at"]),
+            # figures over a period for a street or community: the date narrows the scan (bench: 620 → ~100 ms)
+            models.Index(fields=["scope_path", "created_at"]),
             models.Index(fields=["street_code", "state", "resolve_due_at"]),
             models.Index(fields=["category", "state", "created_at"]),
         ]

@@ -32,6 +32,7 @@ from shapely.ops import split
 from shequ.accounts import services as account_services
 from shequ.accounts.models import Department, Membership, User
 from shequ.accounts.roles import Role
+from shequ.cases.seed import seed_demo_cases
 from shequ.core import pii
 from shequ.core.scope import subtree_q
 from shequ.deliberation import disclosure, meetings, proposals, votes
@@ -450,6 +451,7 @@ class DistrictBuilder:
         self.record_ownership([c for _s, communities in layout for c, _r in communities])
         self.progress(f"{first_community.name}：议事、表决与居务公开")
         DeliberationDemo(self, first_community).build()
+        self.counts.update(seed_demo_cases(street=first_street, staff=self.staff, resident=self.resident_user))
         accounts = [DemoAccount(u.username, role, place) for role, (u, place) in self.staff_places.items()]
         accounts.append(resident)
         return SeedReport(district=district, counts=self.counts, accounts=accounts, public_path=first_community.path)

@@ -17,6 +17,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 # mode → (script under bench/, help text)
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "vote": ("owners_vote.py", "业主表决：5000户小区，4000张选票经 HTTP 并发提交，统计吞吐、延迟与计票耗时"),
+    "cases": ("cases.py", "工单：100万人口与存量工单（批量导入），50并发经 API 上报，统计吞吐、延迟与统计耗时"),
 }
 
 
