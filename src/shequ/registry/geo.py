@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
-from shapely import prepared
+from shapely import STRtree, prepared
 from shapely.geometry import Point, mapping, shape
 from shapely.geometry.base import BaseGeometry
 
@@ -61,3 +61,27 @@ def locate(lon: float, lat: float, candidates: list[tuple[Any, Any]]) -> Any | N
         if prepared.prep(shape(geojson)).covers(point):
             return key
     return None
+
+
+class GridIndex:
+    """A spatial index of grids for repeated point lookups (every reported case locates its grid).
+
+    Built once per process from (key, GeoJSON) pairs in code order; a lookup asks an STR-tree for
+    the grids whose bounding boxes contain the point and tests only those, in code order, so a point
+    on a shared edge still belongs to the first grid by code.
+    """
+
+    def __init__(self, items: list[tuple[Any, Any]]) -> None:
+        self.keys = [key for key, _geometry in items]
+        shapes = [shape(geometry) for _key, geometry in items]
+        self.prepared = [prepared.prep(s) for s in shapes]
+        self.tree = STRtree(shapes) if shapes else None
+
+    def locate(self, lon: float, lat: float) -> Any | None:
+        if self.tree is None:
+            return None
+        point = Point(lon, lat)
+        for i in sorted(int(i) for i in self.tree.query(point)):
+            if self.prepared[i].covers(point):
+                return self.keys[i]
+        return None

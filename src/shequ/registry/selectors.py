@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from shequ.accounts.roles import Capability
 from shequ.core import pii
@@ -120,33 +120,30 @@ def grid_get(*, actor: Any, grid_id: Any) -> Grid:
 
 
 def grid_locate(*, lon: float, lat: float, within: Place | None = None) -> Grid | None:
-    """The grid that a point falls in (unscoped: used by services to route, not to show)."""
+    """The grid that a point falls in (unscoped: used by services to route, not to show).
+
+    The grids' shapes are parsed once per process into a spatial index and rebuilt only when a grid
+    under ``within`` was added, changed or removed (one aggregate query tells).
+    """
     qs = Grid.objects.all()
     if within is not None:
         qs = qs.filter(subtree_q(within.path))
-    candidates = []
-    for grid in qs.only("id", "geometry").order_by("code"):
-        minx, miny, maxx, maxy = _bounds(grid.geometry)
-        if minx <= lon <= maxx and miny <= lat <= maxy:
-            candidates.append((grid.pk, grid.geometry))
-    pk = geo.locate(lon, lat, candidates)
+    stamp = tuple(qs.aggregate(n=Count("id"), last=Max("updated_at")).values())
+    key = within.path if within is not None else ""
+    cached = _GRID_INDEXES.get(key)
+    if cached is None or cached[0] != stamp:
+        if len(_GRID_INDEXES) >= _GRID_INDEX_LIMIT:
+            _GRID_INDEXES.clear()
+        index = geo.GridIndex([(g.pk, g.geometry) for g in qs.only("id", "geometry").order_by("code")])
+        _GRID_INDEXES[key] = (stamp, index)
+    else:
+        index = cached[1]
+    pk = index.locate(lon, lat)
     return Grid.objects.get(pk=pk) if pk else None
 
 
-def _bounds(geometry: dict[str, Any]) -> tuple[float, float, float, float]:
-    xs: list[float] = []
-    ys: list[float] = []
-
-    def walk(coords: Any) -> None:
-        if coords and isinstance(coords[0], (int, float)):
-            xs.append(coords[0])
-            ys.append(coords[1])
-        else:
-            for c in coords:
-                walk(c)
-
-    walk(geometry.get("coordinates", []))
-    return (min(xs), min(ys), max(xs), max(ys)) if xs else (0, 0, 0, 0)
+_GRID_INDEXES: dict[str, tuple[tuple[Any, ...], geo.GridIndex]] = {}
+_GRID_INDEX_LIMIT = 512
 
 
 # --- Facilities -----------------------------------------------------------------------------------
