@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -275,15 +276,27 @@ def person_facts(person: Person) -> list[PersonFact]:
     return list(person.facts.order_by("field", "-supplied_at"))
 
 
+ADDRESS_KINDS = (PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.COMPOUND, PlaceKind.BUILDING)
+
+
+def place_addresses(places: Iterable[Place]) -> dict[int, str]:
+    """Addresses down to the building (never the room, QUALITY §5) of many places, in one query.
+
+    Every ancestor is a prefix of the place's path, so the ancestors of a whole page of rows load
+    together by path.
+    """
+    from shequ.registry.choices import PLACE_PATH_LENGTHS
+
+    places = list(places)
+    lengths = [PLACE_PATH_LENGTHS[k] for k in ADDRESS_KINDS]
+    prefixes = {pl.path[:n] for pl in places for n in lengths if n <= len(pl.path)}
+    names = dict(Place.objects.filter(path__in=prefixes).values_list("path", "name")) if prefixes else {}
+    return {pl.pk: "".join(names.get(pl.path[:n], "") for n in lengths if n <= len(pl.path)) for pl in places}
+
+
 def person_address(person: Person) -> str:
     """Address down to the building, never the room (QUALITY §5)."""
-    ancestors = place_ancestors(person.place) + [person.place]
-    parts = [
-        p.name
-        for p in ancestors
-        if p.kind in {PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.COMPOUND, PlaceKind.BUILDING}
-    ]
-    return "".join(parts)
+    return place_addresses([person.place])[person.place.pk]
 
 
 def person_tag_counts(*, actor: Any, within: Place | None = None) -> dict[str, int]:

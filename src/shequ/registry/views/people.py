@@ -21,7 +21,7 @@ from shequ.registry import selectors, services
 from shequ.registry.choices import PlaceKind
 from shequ.registry.forms import NEW_HOUSEHOLD_CHOSEN, PersonFilterForm, PersonForm
 from shequ.registry.models import Person, Place
-from shequ.registry.views.places import _breadcrumbs, addresses_for
+from shequ.registry.views.places import _breadcrumbs
 from shequ.web.http import domain_errors
 
 PAGE_SIZE = 50
@@ -46,7 +46,7 @@ def person_list(request: HttpRequest) -> HttpResponse:
     queryset = selectors.person_list(actor=user, filters=filters).prefetch_related("tags")
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     people = list(page.object_list)
-    addresses = addresses_for(p.place for p in people)
+    addresses = selectors.place_addresses(p.place for p in people)
     vocabulary = selectors.caretag_by_digest()
     rows = [
         {"person": p, "age": p.age(), "address": addresses[p.place.pk],
@@ -75,7 +75,7 @@ def person_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "person": person,
         "age": person.age(),
-        "address": addresses_for([person.place])[person.place.pk],
+        "address": selectors.place_addresses([person.place])[person.place.pk],
         "breadcrumbs": _breadcrumbs(user, person.place),
         "tags": selectors.person_tags(person),
         "facts": facts,
@@ -153,7 +153,7 @@ def person_create(request: HttpRequest) -> HttpResponse:
     return render(request, "registry/person_form.html", {
         "form": form, "place": place, "person": None,
         "breadcrumbs": _breadcrumbs(user, place) + [{"place": place, "link": True}],
-        "address": addresses_for([place])[place.pk],
+        "address": selectors.place_addresses([place])[place.pk],
     })
 
 
@@ -197,7 +197,7 @@ def person_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "registry/person_form.html", {
         "form": form, "place": person.place, "person": person, "age": person.age(),
         "breadcrumbs": _breadcrumbs(user, person.place) + [{"place": person.place, "link": True}],
-        "address": addresses_for([person.place])[person.place.pk],
+        "address": selectors.place_addresses([person.place])[person.place.pk],
     })
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -51,23 +50,6 @@ def _counts_by_child(qs: Any, place: Place, width: int) -> dict[str, int]:
     return {row["prefix"]: row["n"] for row in rows}
 
 
-ADDRESS_KINDS = (PlaceKind.STREET, PlaceKind.COMMUNITY, PlaceKind.COMPOUND, PlaceKind.BUILDING)
-
-
-def addresses_for(places: Iterable[Place]) -> dict[int, str]:
-    """Addresses down to the building (never the room, QUALITY §5) of many places, in one query.
-
-    The same text as ``selectors.person_address`` without one query per row: every ancestor is a
-    prefix of the place's path, so all ancestors of a page of rows load together by path.
-    """
-    places = list(places)
-    lengths = [PLACE_PATH_LENGTHS[k] for k in ADDRESS_KINDS]
-    prefixes = {pl.path[:n] for pl in places for n in lengths if n <= len(pl.path)}
-    names = dict(Place.objects.filter(path__in=prefixes).values_list("path", "name")) if prefixes else {}
-    return {
-        pl.pk: "".join(names.get(pl.path[:n], "") for n in lengths if n <= len(pl.path))
-        for pl in places
-    }
 
 
 def _breadcrumbs(user: Any, place: Place) -> list[dict[str, Any]]:
@@ -143,7 +125,7 @@ def household_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "household": household,
         "unit": household.unit,
-        "address": addresses_for([household.unit])[household.unit.pk],
+        "address": selectors.place_addresses([household.unit])[household.unit.pk],
         "breadcrumbs": _breadcrumbs(user, household.unit) + [{"place": household.unit, "link": True}],
         "members": members,
     }
