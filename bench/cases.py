@@ -26,19 +26,18 @@ import http.client
 import json
 import math
 import os
-import queue
 import random
 import secrets
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
+from loadgen import post_concurrently  # noqa: E402
 from owners_vote import bench_env, free_port, prepare_database  # noqa: E402
 
 DEFAULT_SQLITE = ROOT / "var" / "bench" / "cases.sqlite3"
@@ -365,57 +364,11 @@ def api_available() -> bool:
 
 def create_cases(port: int, path: str, jobs: list[tuple[str, dict[str, Any]]], clients: int,
                  time_limit: float) -> dict[str, Any]:
-    work: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue()
-    for job in jobs:
-        work.put(job)
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    lock = threading.Lock()
-    stop_at = time.monotonic() + time_limit
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.monotonic() < stop_at:
-            try:
-                token, body = work.get_nowait()
-            except queue.Empty:
-                break
-            started = time.perf_counter()
-            try:
-                conn.request("POST", path, body=json.dumps(body),
-                             headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json",
-                                      "Idempotency-Key": secrets.token_hex(16)})
-                response = conn.getresponse()
-                response.read()
-                key = str(response.status)
-            except (OSError, http.client.HTTPException) as exc:
-                key = type(exc).__name__
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                statuses[key] = statuses.get(key, 0) + 1
-        conn.close()
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=client) for _ in range(clients)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    wall = time.perf_counter() - started
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000 if ordered else 0.0
-
-    ok = sum(v for k, v in statuses.items() if k in ("200", "201"))
-    return {"requests": len(latencies), "ok": ok, "statuses": statuses, "wall s": round(wall, 2),
-            "cases/s": round(ok / wall, 1) if wall else 0.0, "p50 ms": round(pct(50), 1),
-            "p95 ms": round(pct(95), 1), "p99 ms": round(pct(99), 1),
-            "mean ms": round(statistics.fmean(ordered) * 1000, 1) if ordered else 0.0,
-            "not sent (time limit)": work.qsize()}
+    return post_concurrently(
+        port=port, path=path, clients=clients, time_limit=time_limit, rate_label="cases/s",
+        jobs=[({"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(16)}, body)
+              for token, body in jobs],
+    )
 
 
 def wait_ready(port: int, deadline: float) -> None:

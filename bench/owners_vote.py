@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import json
 import os
-import queue
 import random
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from loadgen import post_concurrently
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SQLITE = ROOT / "var" / "bench" / "owners_vote.sqlite3"
@@ -231,59 +229,11 @@ def wait_ready(port: int, path: str, token: str, deadline: float) -> None:
 
 def cast_ballots(port: int, vote_id: int, jobs: list[tuple[str, int]], threads: int,
                  time_limit: float) -> dict[str, Any]:
-    work: queue.Queue[tuple[str, int]] = queue.Queue()
-    for job in jobs:
-        work.put(job)
-    latencies: list[float] = []
-    statuses: dict[str, int] = {}
-    lock = threading.Lock()
-    stop_at = time.monotonic() + time_limit
-    path = f"/api/v1/votes/{vote_id}/ballots"
-
-    def client() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        while time.monotonic() < stop_at:
-            try:
-                token, option_id = work.get_nowait()
-            except queue.Empty:
-                break
-            body = json.dumps({"option_id": option_id})
-            started = time.perf_counter()
-            try:
-                conn.request("POST", path, body=body, headers={"Authorization": f"Bearer {token}",
-                                                               "Content-Type": "application/json"})
-                response = conn.getresponse()
-                response.read()
-                key = str(response.status)
-            except (OSError, http.client.HTTPException) as exc:
-                key = type(exc).__name__
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            elapsed = time.perf_counter() - started
-            with lock:
-                latencies.append(elapsed)
-                statuses[key] = statuses.get(key, 0) + 1
-        conn.close()
-
-    started = time.perf_counter()
-    pool = [threading.Thread(target=client) for _ in range(threads)]
-    for t in pool:
-        t.start()
-    for t in pool:
-        t.join()
-    wall = time.perf_counter() - started
-    ordered = sorted(latencies)
-
-    def pct(p: float) -> float:
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000 if ordered else 0.0
-
-    ok = statuses.get("200", 0)
-    return {"requests": len(latencies), "ok": ok, "errors": len(latencies) - ok, "statuses": statuses,
-            "wall s": round(wall, 2), "ballots/s": round(ok / wall, 1) if wall else 0.0,
-            "p50 ms": round(pct(50), 1), "p95 ms": round(pct(95), 1), "p99 ms": round(pct(99), 1),
-            "max ms": round(ordered[-1] * 1000, 1) if ordered else 0.0,
-            "mean ms": round(statistics.fmean(ordered) * 1000, 1) if ordered else 0.0,
-            "not sent (time limit)": work.qsize()}
+    return post_concurrently(
+        port=port, path=f"/api/v1/votes/{vote_id}/ballots", clients=threads, time_limit=time_limit,
+        jobs=[({"Authorization": f"Bearer {token}"}, {"option_id": option_id}) for token, option_id in jobs],
+        rate_label="ballots/s",
+    )
 
 
 def _share(value: dict[str, str]) -> str:
