@@ -91,6 +91,7 @@ INSTALLED_APPS = [
     "shequ.registry",
     "shequ.deliberation",
     "shequ.cases",
+    "shequ.ledgers",
     "shequ.web",
 ]
 

@@ -20,6 +20,7 @@ NOT_PEOPLE = {
     "registry.Organisation",
     "accounts.Department",
     "accounts.ApiToken",
+    "ledgers.ImportTemplate",
 }
 
 

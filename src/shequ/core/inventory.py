@@ -127,6 +127,15 @@ INVENTORY: tuple[PersonalField, ...] = (
     PersonalField("cases.Case", "reporter", "告知上报人处置进展与评价", _CONSENT, False,
                   "匿名上报时不向其他居民显示上报人", "结案后3年"),
     PersonalField("core.AuditEntry", "ip", "安全审计、责任追查", _DUTY, False, "审计日志只追加不可改", "至少6个月"),
+    PersonalField(
+        "ledgers.PersonMerge",
+        "snapshot",
+        "撤销人员合并时恢复被保留记录原有信息",
+        _DUTY,
+        True,
+        "加密存储（Fernet）；不展示，仅用于撤销合并",
+        "随人员记录保留；人员匿名化时一并清除",
+    ),
 )
 
 

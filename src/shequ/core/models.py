@@ -48,6 +48,10 @@ class AuditAction(models.TextChoices):
     LOGIN_FAILED = "login_failed", _("登录失败")
     GRANT = "grant", _("授权")
     REVOKE = "revoke", _("撤销授权")
+    IMPORT = "import", _("导入")
+    MERGE = "merge", _("合并")
+    UNMERGE = "unmerge", _("撤销合并")
+    APPROVE = "approve", _("审批")
 
 
 class AuditEntry(models.Model):

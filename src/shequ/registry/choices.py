@@ -66,6 +66,8 @@ class PersonStatus(models.TextChoices):
     ACTIVE = "active", _("在册")
     MOVED_OUT = "moved_out", _("已迁出")
     DECEASED = "deceased", _("已故")
+    # Folded into another record by record linkage; ``Person.merged_into`` names it, and the merge can be undone.
+    MERGED = "merged", _("已合并")
 
 
 class Relation(models.TextChoices):

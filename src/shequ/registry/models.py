@@ -237,6 +237,15 @@ class Person(ScopedModel):
     )
     relation = models.CharField(_("与户主关系"), max_length=16, choices=Relation.choices, blank=True)
     notes = models.TextField(_("备注"), blank=True)
+    merged_into = models.ForeignKey(
+        "self",
+        verbose_name=_("已并入"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        editable=False,
+    )
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
