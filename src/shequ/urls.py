@@ -16,4 +16,5 @@ urlpatterns = [
     path("c/", include("shequ.deliberation.public_urls")),
     path("cases/", include("shequ.cases.urls")),
     path("open311/v2/", include("shequ.cases.open311_urls")),
+    path("ledgers/", include("shequ.ledgers.urls")),
 ]

@@ -388,7 +388,7 @@ def household_create(*, actor: Any, unit: Place, number: str = "", audit: bool =
 # --- People --------------------------------------------------------------------------------------------
 
 
-def _clean_person_values(values: dict[str, Any], *, existing: Person | None) -> dict[str, Any]:
+def clean_person_values(values: dict[str, Any], *, existing: Person | None) -> dict[str, Any]:
     """Normalise and cross-check name, ID number, birth date, sex and phone; collect every error."""
     errors: dict[str, list[str]] = {}
     if "name" in values:
@@ -446,7 +446,7 @@ def _check_household(place: Place, household: Household | None, relation: str, *
         raise ValidationFailed(errors)
 
 
-def _record_facts(
+def record_facts(
     person: Person, values: Mapping[str, Any], *, source: str, actor: Any, reference: str, at: dt.datetime
 ) -> None:
     facts = []
@@ -468,7 +468,7 @@ def _record_facts(
     PersonFact.objects.bulk_create(facts)
 
 
-def _tag_digests(slugs: Iterable[str]) -> list[str]:
+def tag_digests(slugs: Iterable[str]) -> list[str]:
     slugs = list(dict.fromkeys(slugs))
     known = set(CareTag.objects.filter(slug__in=slugs, active=True).values_list("slug", flat=True))
     unknown = [s for s in slugs if s not in known]
@@ -498,7 +498,7 @@ def person_create(
 ) -> Person:
     """Register a person at ``place`` (a unit, or a compound/community when the dwelling is unknown)."""
     require_capability(actor, place.path, Capability.REGISTRY_EDIT)
-    values = _clean_person_values(
+    values = clean_person_values(
         {"name": name, "id_number": id_number, "phone": phone, "sex": sex, "birth_date": birth_date},
         existing=None,
     )
@@ -511,10 +511,10 @@ def person_create(
         notes=notes,
         **values,
     )
-    _set_digests(person)
+    set_person_digests(person)
     person.set_scope(place.path)
     full_clean(person, exclude=["id_number_digest"])
-    digests = _tag_digests(tags)
+    digests = tag_digests(tags)
     try:
         with transaction.atomic():
             person.save()
@@ -523,7 +523,7 @@ def person_create(
     PersonTag.objects.bulk_create(PersonTag(person=person, tag_digest=d, source=source) for d in digests)
     if household is not None and relation == Relation.HEAD:
         Household.objects.filter(pk=household.pk).update(head=person)
-    _record_facts(
+    record_facts(
         person,
         {**values, "residence_type": residence_type},
         source=source,
@@ -541,7 +541,7 @@ def person_create(
     return person
 
 
-def _set_digests(person: Person) -> None:
+def set_person_digests(person: Person) -> None:
     person.id_number_digest = pii.blind_index(person.id_number, purpose="id") if person.id_number else None
     person.phone_digest = pii.blind_index(person.phone, purpose="phone") if person.phone else ""
 
@@ -583,7 +583,7 @@ def person_update(
     pii_values = {k: changes.pop(k) for k in ("name", "id_number", "phone", "sex", "birth_date") if k in changes}
     if "id_number" not in pii_values and person.id_number and ("birth_date" in pii_values or "sex" in pii_values):
         pii_values["id_number"] = person.id_number  # re-check the ID number against the new values
-    pii_values = _clean_person_values(pii_values, existing=person)
+    pii_values = clean_person_values(pii_values, existing=person)
     place = changes.pop("place", person.place)
     if place.pk != person.place_id:
         require_capability(actor, place.path, Capability.REGISTRY_EDIT)
@@ -596,7 +596,7 @@ def person_update(
         setattr(person, field, value)
     person.place, person.household, person.relation = place, household, relation if household else ""
     person.set_scope(place.path)
-    _set_digests(person)
+    set_person_digests(person)
     full_clean(person, exclude=["id_number_digest"])
     bump_version(person)
     try:
@@ -608,7 +608,7 @@ def person_update(
         Household.objects.filter(pk=household.pk).update(head=person)
     after = {f: getattr(person, f) for f in PERSON_FIELDS}
     changed = {k: after[k] for k in after if after[k] != before[k]}
-    _record_facts(person, changed, source=source, actor=actor, reference=reference, at=timezone.now())
+    record_facts(person, changed, source=source, actor=actor, reference=reference, at=timezone.now())
     audit_record(
         actor=actor,
         action=AuditAction.UPDATE,
@@ -625,7 +625,7 @@ def person_set_tags(
     """Replace a person's care tags; returns the slugs now set."""
     require_capability(actor, person.scope_path, Capability.REGISTRY_EDIT)
     slugs = list(dict.fromkeys(tags))
-    wanted = dict(zip(_tag_digests(slugs), slugs, strict=True))
+    wanted = dict(zip(tag_digests(slugs), slugs, strict=True))
     current = set(PersonTag.objects.filter(person=person).values_list("tag_digest", flat=True))
     PersonTag.objects.filter(person=person).exclude(tag_digest__in=wanted).delete()
     PersonTag.objects.bulk_create(
