@@ -260,6 +260,10 @@ SHEQU_TILE_URL = env.str("SHEQU_TILE_URL", default="")
 # Staff who may reveal personal data must confirm a TOTP code after the password (QUALITY §3).
 SHEQU_REQUIRE_2FA = env.bool("SHEQU_REQUIRE_2FA", default=not DEBUG)
 OTP_TOTP_ISSUER = "社区云"
+# Record linkage (人员比对): pairs at or above AUTO_MERGE are merged automatically (and can be undone);
+# pairs between REVIEW and AUTO_MERGE wait in the review queue for a worker.
+SHEQU_LINK_AUTO_MERGE = env.float("SHEQU_LINK_AUTO_MERGE", default=0.99)
+SHEQU_LINK_REVIEW = env.float("SHEQU_LINK_REVIEW", default=0.80)
 
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
