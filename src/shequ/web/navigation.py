@@ -42,6 +42,7 @@ NAV: list[NavItem] = [
     NavItem(_("首页"), "home", None, "home"),
     NavItem(_("区域"), "registry:place_tree", Capability.REGISTRY_VIEW, "tree"),
     NavItem(_("人员"), "registry:person_list", Capability.REGISTRY_VIEW, "people"),
+    NavItem(_("台账"), "ledgers:home", Capability.REGISTRY_VIEW, "ledger"),
     NavItem(_("组织"), "registry:organisation_list", Capability.REGISTRY_VIEW, "org"),
     NavItem(_("设施"), "registry:facility_list", Capability.REGISTRY_VIEW, "facility"),
     NavItem(_("用户"), "accounts:user_list", Capability.ACCOUNTS_MANAGE, "users"),
