@@ -27,6 +27,8 @@ class EncryptedTextField(models.TextField):
         return "" if value is None else str(value)
 
     def get_prep_value(self, value: Any) -> str:
+        if isinstance(value, pii.Ciphertext):  # encrypted in bulk already
+            return str(value)
         value = super().get_prep_value(value)
         if not value:
             return ""

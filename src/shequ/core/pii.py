@@ -12,15 +12,20 @@
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import hmac
+import os
 import re
+import struct
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -187,6 +192,68 @@ def blind_index(value: str, *, purpose: str) -> str:
     """Keyed hash of a normalised value; ``purpose`` separates the id, phone and tag index spaces."""
     key = _index_key(getattr(settings, "SHEQU_INDEX_KEY", "") or settings.SHEQU_DATA_KEY)
     return hmac.new(key, f"{purpose}\x00{value}".encode(), hashlib.sha256).hexdigest()[:40]
+
+
+class BulkFernet:
+    """Fernet tokens (spec: version 0x80, timestamp, IV, AES-128-CBC, HMAC-SHA256) for many values at once.
+
+    ``cryptography``'s Fernet builds a cipher, a padder and an HMAC object per value (~13 µs); here
+    one AES-ECB context runs the CBC chain of all values of a chunk block by block, so a value costs
+    about a quarter of that. The tokens are ordinary Fernet tokens: ``pii.decrypt`` reads them.
+    """
+
+    def __init__(self, key: str, *, at: int) -> None:
+        raw = base64.urlsafe_b64decode(key)
+        self.signing_key, encryption_key = raw[:16], raw[16:]
+        # ECB over single blocks is how CBC is computed here: each block is XORed with the previous one first.
+        self.ecb = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor()  # noqa: S305
+        self.header = b"\x80" + struct.pack(">Q", at)
+
+    def encrypt_many(self, values: list[str]) -> list[str]:
+        out = [""] * len(values)
+        groups: dict[int, list[tuple[int, bytes]]] = {}
+        for i, value in enumerate(values):
+            if value:
+                data = value.encode()
+                pad = 16 - len(data) % 16
+                padded = data + bytes([pad]) * pad
+                groups.setdefault(len(padded) // 16, []).append((i, padded))
+        for blocks, members in groups.items():
+            n = len(members)
+            ivs = os.urandom(16 * n)
+            previous = ivs
+            rounds = []
+            for b in range(blocks):
+                plain = b"".join(p[16 * b:16 * b + 16] for _i, p in members)
+                mixed = (int.from_bytes(plain, "big") ^ int.from_bytes(previous, "big")).to_bytes(16 * n, "big")
+                previous = self.ecb.update(mixed)
+                rounds.append(previous)
+            header, key = self.header, self.signing_key
+            for k, (i, _padded) in enumerate(members):
+                body = header + ivs[16 * k:16 * k + 16] + b"".join(r[16 * k:16 * k + 16] for r in rounds)
+                out[i] = base64.urlsafe_b64encode(body + hmac.digest(key, body, "sha256")).decode()
+        return out
+
+
+class Ciphertext(str):
+    """A value already encrypted (by ``encrypt_many``): ``EncryptedTextField`` stores it as it is.
+
+    Bulk writers encrypt a whole batch at once and hand the ORM these, instead of paying for one
+    Fernet call per value inside ``get_prep_value``.
+    """
+
+    __slots__ = ()
+
+
+def encrypt_many(values: list[str]) -> list[str]:
+    """``encrypt`` of many values at once (bulk imports and generators); empty values stay empty."""
+    return BulkFernet(settings.SHEQU_DATA_KEY, at=int(time.time())).encrypt_many(values)
+
+
+def blind_index_many(values: list[str], *, purpose: str) -> list[str]:
+    """``blind_index`` of many values with the key derived once."""
+    key = _index_key(getattr(settings, "SHEQU_INDEX_KEY", "") or settings.SHEQU_DATA_KEY)
+    return [hmac.digest(key, f"{purpose}\x00{v}".encode(), "sha256").hex()[:40] for v in values]
 
 
 # --- Masking --------------------------------------------------------------------------------------

