@@ -179,6 +179,8 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
 @domain_errors
 def conflict_list(request: HttpRequest) -> HttpResponse:
     qs = conflict_services.conflict_list(actor=request.user)
+    if (person := request.GET.get("person", "")).isdigit():  # from a person's page: only theirs
+        qs = qs.filter(person_id=int(person))
     page = Paginator(qs, 50).get_page(request.GET.get("page"))
     rows = conflict_services.conflict_rows(list(page.object_list))
     groups: list[dict[str, Any]] = []

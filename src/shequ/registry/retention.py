@@ -31,32 +31,31 @@ def anonymise_departed_people(cutoff: dt.datetime) -> int:
     ).values_list("pk", flat=True)
     count = 0
     for pk in list(expired.iterator(chunk_size=500)):
-        with transaction.atomic():
-            person = Person.objects.select_for_update().get(pk=pk)
-            PersonFact.objects.filter(person=person).delete()
-            PersonTag.objects.filter(person=person).delete()
-            Household.objects.filter(head=person).update(head=None)
-            person.name = ANONYMOUS_NAME
-            person.id_number = ""
-            person.id_number_digest = None
-            person.phone = ""
-            person.phone_digest = ""
-            person.notes = ""
-            person.household = None
-            person.relation = ""
-            if person.birth_date:
-                person.birth_date = person.birth_date.replace(month=1, day=1)
-            person.anonymised_at = timezone.now()
-            person.save()
-            audit_record(
-                actor=None,
-                action=AuditAction.UPDATE,
-                obj=person,
-                reason="保存期限届满，自动匿名化",
-                changes={"anonymised": True},
-            )
+        anonymise_person(pk, reason="保存期限届满，自动匿名化")
         count += 1
     return count
+
+
+def anonymise_person(pk: int, *, reason: str) -> None:
+    """Strip one person's identifying data (see ``anonymise_departed_people``), audited."""
+    with transaction.atomic():
+        person = Person.objects.select_for_update().get(pk=pk)
+        PersonFact.objects.filter(person=person).delete()
+        PersonTag.objects.filter(person=person).delete()
+        Household.objects.filter(head=person).update(head=None)
+        person.name = ANONYMOUS_NAME
+        person.id_number = ""
+        person.id_number_digest = None
+        person.phone = ""
+        person.phone_digest = ""
+        person.notes = ""
+        person.household = None
+        person.relation = ""
+        if person.birth_date:
+            person.birth_date = person.birth_date.replace(month=1, day=1)
+        person.anonymised_at = timezone.now()
+        person.save()
+        audit_record(actor=None, action=AuditAction.UPDATE, obj=person, reason=reason, changes={"anonymised": True})
 
 
 register(
