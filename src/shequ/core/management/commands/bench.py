@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 BENCHMARKS: dict[str, tuple[str, str]] = {
     "vote": ("owners_vote.py", "业主表决：5000户小区，4000张选票经 HTTP 并发提交，统计吞吐、延迟与计票耗时"),
     "cases": ("cases.py", "工单：100万人口与存量工单（批量导入），50并发经 API 上报，统计吞吐、延迟与统计耗时"),
+    "ledgers": ("ledgers.py", "台账导入：10万行台账导入100万人口的基础数据，对比数据库自身批量写入"),
     "seed": ("seed.py", "城市规模数据：长宁区10个街道、200个居委会、100万人，统计耗时、人/秒与进程树内存峰值"),
     "linkage": ("linkage.py", "人员比对：含已知重复（错字、繁体、数字颠倒、缺项），统计准确率、召回率与每秒比对对数"),
 }
