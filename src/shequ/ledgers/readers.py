@@ -245,6 +245,78 @@ def data_rows(path: Path, *, kind: str, sheet: str, header_row: int) -> Iterator
             yield number, cells
 
 
+# Files at least this big are read in a helper process (see ``batched_data_rows``).
+PREFETCH_MIN_BYTES = 256 * 1024
+
+
+def batched_data_rows(
+    path: Path, *, kind: str, sheet: str, header_row: int, size: int
+) -> Iterator[list[tuple[int, list[Any]]]]:
+    """``data_rows`` in batches of ``size``. A large file is read in a helper process, so that reading
+    (openpyxl is pure Python) runs on one core while the import validates and writes on the other.
+
+    The helper sends batches through a pipe; a full pipe blocks it, so at most a batch or two are in
+    flight and memory stays flat. It starts from a fork server (a fresh process without the caller's
+    threads) and imports nothing from Django that needs set-up; any failure in it is reported as an
+    unreadable file.
+    """
+    if path.stat().st_size < PREFETCH_MIN_BYTES:
+        batch: list[tuple[int, list[Any]]] = []
+        for item in data_rows(path, kind=kind, sheet=sheet, header_row=header_row):
+            batch.append(item)
+            if len(batch) >= size:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("forkserver")
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_read_in_helper, args=(sender, str(path), kind, sheet, header_row, size),
+                              daemon=True)
+    process.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                message = receiver.recv()
+            except EOFError as exc:  # the helper died without a word
+                raise LedgerFileError(FILE_UNREADABLE) from exc
+            if message is None:
+                break
+            if isinstance(message, dict):
+                raise LedgerFileError(FILE_UNREADABLE)
+            yield message
+    finally:
+        receiver.close()
+        process.join(timeout=5)
+        if process.is_alive():
+            process.kill()
+            process.join()
+
+
+def _read_in_helper(sender: Any, path: str, kind: str, sheet: str, header_row: int, size: int) -> None:
+    try:
+        batch: list[tuple[int, list[Any]]] = []
+        for item in data_rows(Path(path), kind=kind, sheet=sheet, header_row=header_row):
+            batch.append(item)
+            if len(batch) >= size:
+                sender.send(batch)
+                batch = []
+        if batch:
+            sender.send(batch)
+        sender.send(None)
+    except BrokenPipeError:  # the import stopped reading (it failed or was rolled back)
+        pass
+    except Exception as exc:  # noqa: BLE001 - reported to the importer as an unreadable file
+        with contextlib.suppress(BrokenPipeError):
+            sender.send({"error": type(exc).__name__})
+    finally:
+        sender.close()
+
+
 def kind_of(path: Path) -> str | None:
     with open(path, "rb") as handle:
         return sniff_kind(handle.read(2048))
