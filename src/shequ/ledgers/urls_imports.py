@@ -7,6 +7,7 @@ from shequ.ledgers import views_imports as views
 urlpatterns: list[URLPattern] = [
     path("", views.import_list, name="import_list"),
     path("new/", views.import_new, name="import_new"),
+    path("template.xlsx", views.import_template, name="import_template"),
     path("<int:pk>/", views.import_detail, name="import_detail"),
     path("<int:pk>/map/", views.import_map, name="import_map"),
     path("<int:pk>/check/", views.import_check, name="import_check"),

@@ -26,6 +26,7 @@ from shequ.ledgers import conflicts as conflict_services
 from shequ.ledgers import importer, tasks
 from shequ.ledgers.choices import ImportStatus
 from shequ.ledgers.forms_imports import ConflictForm, MappingForm, RunForm, UploadForm
+from shequ.ledgers.seed import blank_template
 from shequ.web.http import domain_errors
 
 SHOWN_ERRORS = 100
@@ -168,6 +169,20 @@ def import_errors(request: HttpRequest, pk: int) -> HttpResponse:
     name = f"错误行-{job.filename.rsplit('.', 1)[0]}.xlsx"
     response["Content-Disposition"] = f"attachment; filename=\"errors-{job.pk}.xlsx\"; filename*=UTF-8''{quote(name)}"
     response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+@domain_errors
+def import_template(request: HttpRequest) -> HttpResponse:
+    """An empty ledger whose columns map themselves: a worker can fill it in instead of inventing one."""
+    if not importer.import_communities(actor=request.user):
+        raise PermissionDenied()
+    response = HttpResponse(blank_template(),
+                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    name = quote("人员台账模板.xlsx")
+    response["Content-Disposition"] = f"attachment; filename=\"ledger-template.xlsx\"; filename*=UTF-8''{name}"
     return response
 
 

@@ -46,6 +46,7 @@ from shequ.deliberation.choices import (
     ThresholdKind,
 )
 from shequ.deliberation.models import Topic, Vote
+from shequ.ledgers.seed import seed_demo_ledgers
 from shequ.registry import selectors, services
 from shequ.registry.choices import (
     AreaSource,
@@ -452,6 +453,8 @@ class DistrictBuilder:
         self.progress(f"{first_community.name}：议事、表决与居务公开")
         DeliberationDemo(self, first_community).build()
         self.counts.update(seed_demo_cases(street=first_street, staff=self.staff, resident=self.resident_user))
+        self.progress(f"{first_community.name}：台账导入与人员比对")
+        self.counts.update(seed_demo_ledgers(community=first_community, worker=self.staff[Role.COMMUNITY_WORKER]))
         accounts = [DemoAccount(u.username, role, place) for role, (u, place) in self.staff_places.items()]
         accounts.append(resident)
         return SeedReport(district=district, counts=self.counts, accounts=accounts, public_path=first_community.path)

@@ -1,0 +1,45 @@
+"""The blank ledger template: downloadable by those who may import, and it maps itself when filled in."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from openpyxl import load_workbook
+
+from shequ.ledgers import importer
+from shequ.ledgers.choices import ImportMode, ImportStatus
+from shequ.registry.models import Person
+from tests.ledgers.ledger_files import id_number, media  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("media")
+
+
+def test_the_filled_in_template_imports_without_touching_the_mapping(client, tree, actors):
+    # given the template downloaded from the upload page
+    client.force_login(actors.worker_a1)
+    response = client.get("/ledgers/imports/template.xlsx")
+    assert response.status_code == 200
+    workbook = load_workbook(io.BytesIO(response.content))
+    sheet = workbook.active
+    headers = [c.value for c in sheet[1]]
+    # when a worker fills in one person and uploads it
+    room = tree.a1_unit
+    building, compound = room.parent, room.parent.parent
+    values = {"序号": 1, "姓名": "顾阿妹", "身份证号": id_number(), "性别": "女", "小区": compound.name,
+              "楼号": building.name, "室号": room.name}
+    sheet.append([values.get(h, "") for h in headers])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    job = importer.import_job_create(actor=actors.worker_a1, community=tree.a1, file=io.BytesIO(buffer.getvalue()),
+                                     filename="模板.xlsx", source="community")
+    # then every column it filled was recognised, and the person is imported at that room
+    assert {"姓名", "身份证号", "性别", "小区", "楼号", "室号"} <= {h for h, f in job.mapping.items() if f}
+    job = importer.import_job_run(actor=actors.worker_a1, job=job, mode=ImportMode.ALL_OR_NOTHING)
+    assert job.status == ImportStatus.IMPORTED
+    assert Person.objects.get(name="顾阿妹").place == room
+
+
+def test_a_resident_cannot_download_the_template(client, actors):
+    client.force_login(actors.resident_a1)
+    assert client.get("/ledgers/imports/template.xlsx").status_code == 403
