@@ -43,3 +43,26 @@ def test_the_filled_in_template_imports_without_touching_the_mapping(client, tre
 def test_a_resident_cannot_download_the_template(client, actors):
     client.force_login(actors.resident_a1)
     assert client.get("/ledgers/imports/template.xlsx").status_code == 403
+
+
+def test_the_mapping_page_shows_shortened_examples_of_each_column(client, tree, actors):
+    # given an uploaded ledger with a full ID number and phone in it
+    room = tree.a1_unit
+    building, compound = room.parent, room.parent.parent
+    ident = id_number()
+    workbook = io.BytesIO()
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.append(["姓名", "身份证号", "联系电话", "性别", "小区", "楼号", "室号"])
+    book.active.append(["顾阿妹", ident, "13812345678", "女", compound.name, building.name, room.name])
+    book.save(workbook)
+    job = importer.import_job_create(actor=actors.worker_a1, community=tree.a1, file=io.BytesIO(workbook.getvalue()),
+                                     filename="例.xlsx", source="community")
+    # when the worker opens the mapping page
+    client.force_login(actors.worker_a1)
+    html = client.get(f"/ledgers/imports/{job.pk}/map/").content.decode()
+    # then each column shows a shortened example, never a whole ID number, phone or name
+    assert "例：" in html and "例：顾…" in html and "例：女" in html
+    assert f"例：{ident[:4]}…" in html and "例：138…" in html
+    assert ident not in html and "13812345678" not in html and "顾阿妹" not in html

@@ -312,6 +312,37 @@ def import_job_map(
     return job
 
 
+PREVIEW_ROWS = 20
+PREVIEW_SAMPLES = 3
+
+
+def sample_text(value: Any) -> str:
+    """A cell as an example on the mapping page: enough to tell what the column holds, not whose it is
+    (张…, 3101…, 138…); one- and two-character values such as 男 or 户主 are shown whole."""
+    text = cols.cell_text(value)
+    if len(text) <= 2:
+        return text
+    return text[: min(4, max(1, len(text) // 3))] + "…"
+
+
+def import_job_samples(*, actor: Any, job: ImportJob) -> dict[int, list[str]]:
+    """Per column index, up to three shortened examples from the first data rows (for the mapping page)."""
+    require_capability(actor, job.scope_path, EDIT)
+    samples: dict[int, list[str]] = {}
+    try:
+        with _clear_file(job) as path:
+            rows = readers.data_rows(path, kind=_kind_of_stored(job.stored_name), sheet=job.sheet,
+                                     header_row=job.header_row)
+            for _number, cells in islice(rows, PREVIEW_ROWS):
+                for i, cell in enumerate(cells[: len(job.headers)]):
+                    text = sample_text(cell)
+                    if text and len(samples.setdefault(i, [])) < PREVIEW_SAMPLES:
+                        samples[i].append(text)
+    except (ValidationFailed, readers.LedgerFileError):
+        return {}  # the check step reports an unreadable or expired file
+    return samples
+
+
 def _require_mapped(job: ImportJob) -> None:
     try:
         validate_mapping(job.headers, job.mapping)

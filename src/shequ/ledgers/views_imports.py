@@ -119,7 +119,10 @@ def import_map(request: HttpRequest, pk: int) -> HttpResponse:
             if not _task_outcome(request, tasks.import_check_task(job.pk, request.user.pk)):
                 return redirect("ledgers:import_map", pk=job.pk)
             return redirect("ledgers:import_check", pk=job.pk)
-    return render(request, "ledgers/imports/map.html", {"job": job, "form": form, "steps": _steps("map")})
+    samples = importer.import_job_samples(actor=request.user, job=job)
+    columns = [(letter, field, samples.get(i, [])) for i, (letter, field) in enumerate(form.column_fields())]
+    return render(request, "ledgers/imports/map.html",
+                  {"job": job, "form": form, "columns": columns, "steps": _steps("map")})
 
 
 @login_required
