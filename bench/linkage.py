@@ -30,7 +30,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
-from owners_vote import bench_env, prepare_database  # noqa: E402
+from owners_vote import open_bench_database, prepare_database  # noqa: E402
 
 DEFAULT_URL = f"sqlite:///{ROOT / 'var' / 'bench' / 'linkage.sqlite3'}"
 BATCH = 5000
@@ -218,23 +218,11 @@ def score(found: set[tuple[int, int]], truth: set[tuple[int, int]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     url = prepare_database(args.database_url or DEFAULT_URL)
-    env = bench_env(url)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connections
-
+    open_bench_database(url)
     from shequ.ledgers.choices import LinkStatus
     from shequ.ledgers.linkage import link_run, thresholds
     from shequ.ledgers.models import LinkCandidate
 
-    print(f"database: {connections['default'].vendor} ({url.split('@')[-1]})")
-    started = time.perf_counter()
-    call_command("migrate", interactive=False, verbosity=0)
-    print(f"migrate: {time.perf_counter() - started:.1f} s")
     started = time.perf_counter()
     community, truth, facts = build(args)
     print(f"build: {time.perf_counter() - started:.1f} s  {facts}  peak RSS {peak_mib():.0f} MiB")

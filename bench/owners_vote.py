@@ -79,6 +79,25 @@ def prepare_database(url: str) -> str:
     return url
 
 
+def open_bench_database(url: str) -> dict[str, str]:
+    """Point this process at the benchmark database with production-like settings, set Django up and
+    migrate; returns the environment (for the servers the benchmark starts)."""
+    env = bench_env(url)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT / "src"))
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connections
+
+    print(f"database: {connections['default'].vendor} ({url.split('@')[-1]})")
+    started = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=0)
+    print(f"migrate: {time.perf_counter() - started:.1f} s")
+    return env
+
+
 def bench_env(url: str) -> dict[str, str]:
     """The environment of both the builder and gunicorn: production-like settings on loopback."""
     from cryptography.fernet import Fernet
@@ -268,23 +287,13 @@ def close_and_tally(vote_id: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     url = prepare_database(args.database_url)
-    env = bench_env(url)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT / "src"))
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-    from django.db import connections
-
-    print(f"database: {connections['default'].vendor} ({url.split('@')[-1]})")
-    started = time.perf_counter()
-    call_command("migrate", interactive=False, verbosity=0)
-    print(f"migrate: {time.perf_counter() - started:.1f} s")
+    env = open_bench_database(url)
     started = time.perf_counter()
     vote_id, jobs, facts = build(args.units, args.seed)
     print(f"build: {time.perf_counter() - started:.1f} s  {facts}")
     jobs = jobs[: args.ballots]
+    from django.db import connections
+
     connections.close_all()
 
     port = free_port()
