@@ -15,7 +15,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from shequ.cases.choices import AlertComparison, CaseSource, CaseState, DispatchState
+from shequ.cases.choices import OPEN_STATES, AlertComparison, CaseSource, CaseState, DispatchState
 from shequ.core.fields import EncryptedTextField
 from shequ.core.models import ScopedModel, TimeStampedModel
 from shequ.registry.models import LAT_VALIDATORS, LON_VALIDATORS
@@ -133,6 +133,12 @@ class Case(ScopedModel):
             models.Index(fields=["scope_path", "created_at"]),
             models.Index(fields=["street_code", "state", "resolve_due_at"]),
             models.Index(fields=["category", "state", "created_at"]),
+            # the street's worklist (街道待办) in its own order: the first page is read off the index, not sorted
+            models.Index(
+                fields=["street_code", "-overdue", "-near_due", "resolve_due_at", "id"],
+                condition=models.Q(state__in=sorted(OPEN_STATES)),
+                name="case_street_worklist",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -162,18 +162,25 @@ def community_inbox(*, actor: Any) -> QuerySet[Case]:
         "-overdue", "-near_due", "accept_due_at", "id")
 
 
+STREET_CODE_LENGTH = 9
+
+
 def street_overdue(*, actor: Any) -> QuerySet[Case]:
     """Escalated cases, cases in dispatch, and every open overdue or near-due case where the actor
     dispatches (the street's worklist)."""
     paths = actor.scope_paths(Capability.CASES_DISPATCH) if _authenticated(actor) else ()
     if not paths:
         return Case.objects.none()
-    condition = Q(pk__in=[])
-    for path in paths:
-        condition |= subtree_q(path)
+    if all(len(path) == STREET_CODE_LENGTH for path in paths):
+        # a street's whole subtree is its street key: the worklist index then serves the order too
+        condition = Q(street_code__in=sorted(paths))
+    else:
+        condition = Q(pk__in=[])
+        for path in paths:
+            condition |= subtree_q(path)
     wanted = (Q(state__in=[CaseState.ESCALATED, CaseState.DISPATCHED])
-              | Q(state__in=list(OPEN_STATES), overdue=True) | Q(state__in=list(OPEN_STATES), near_due=True))
-    return _listing(Case.objects.filter(condition).filter(wanted)).order_by(
+              | Q(state__in=sorted(OPEN_STATES), overdue=True) | Q(state__in=sorted(OPEN_STATES), near_due=True))
+    return _listing(Case.objects.filter(condition, state__in=sorted(OPEN_STATES)).filter(wanted)).order_by(
         "-overdue", "-near_due", "resolve_due_at", "id")
 
 
