@@ -63,16 +63,9 @@ EXPORT_PLACE_REQUIRED = _("请选择要导出的社区。")
 # --- Ledger templates -------------------------------------------------------------------------------
 
 
-def _years_ago(n: int, today: dt.date) -> dt.date:
-    try:
-        return today.replace(year=today.year - n)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year - n, day=28)
-
-
 def _aged_at_least(years: int) -> Callable[[QuerySet[Person], dt.date], QuerySet[Person]]:
     def refine(qs: QuerySet[Person], today: dt.date) -> QuerySet[Person]:
-        return qs.filter(birth_date__lte=_years_ago(years, today))
+        return qs.filter(birth_date__lte=selectors.years_ago(years, today))
 
     return refine
 

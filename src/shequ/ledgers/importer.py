@@ -603,12 +603,6 @@ def insert_people(people: list[Person], *, now: dt.datetime) -> None:
         person._state.adding, person._state.db = False, connection.alias
 
 
-def _batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
-    iterator = iter(rows)
-    while batch := list(islice(iterator, size)):
-        yield batch
-
-
 class Pipeline:
     """One pass over a job's rows: validate, look up, and (when ``writing``) write batch by batch."""
 
@@ -1018,7 +1012,7 @@ class _Rollback(Exception):
 
 def _save_errors(job: ImportJob, errors: Iterable[tuple[int, str, str, str, str]]) -> None:
     ImportRowError.objects.filter(job=job).delete()
-    for batch in _batched(errors, 2000):
+    for batch in readers.batched(errors, 2000):
         ImportRowError.objects.bulk_create(
             ImportRowError(job=job, row=r, column=c, header=h[:100], field=f, message=m) for r, c, h, f, m in batch
         )

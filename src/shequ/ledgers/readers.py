@@ -15,8 +15,9 @@ import hashlib
 import os
 import struct
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -245,6 +246,13 @@ def data_rows(path: Path, *, kind: str, sheet: str, header_row: int) -> Iterator
             yield number, cells
 
 
+def batched(rows: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lists of up to ``size`` items of ``rows`` (``itertools.batched`` from Python 3.12 on)."""
+    iterator = iter(rows)
+    while batch := list(islice(iterator, size)):
+        yield batch
+
+
 # Files at least this big are read in a helper process (see ``batched_data_rows``).
 PREFETCH_MIN_BYTES = 256 * 1024
 
@@ -261,14 +269,7 @@ def batched_data_rows(
     unreadable file.
     """
     if path.stat().st_size < PREFETCH_MIN_BYTES:
-        batch: list[tuple[int, list[Any]]] = []
-        for item in data_rows(path, kind=kind, sheet=sheet, header_row=header_row):
-            batch.append(item)
-            if len(batch) >= size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+        yield from batched(data_rows(path, kind=kind, sheet=sheet, header_row=header_row), size)
         return
     import multiprocessing
 
@@ -299,13 +300,7 @@ def batched_data_rows(
 
 def _read_in_helper(sender: Any, path: str, kind: str, sheet: str, header_row: int, size: int) -> None:
     try:
-        batch: list[tuple[int, list[Any]]] = []
-        for item in data_rows(Path(path), kind=kind, sheet=sheet, header_row=header_row):
-            batch.append(item)
-            if len(batch) >= size:
-                sender.send(batch)
-                batch = []
-        if batch:
+        for batch in batched(data_rows(Path(path), kind=kind, sheet=sheet, header_row=header_row), size):
             sender.send(batch)
         sender.send(None)
     except BrokenPipeError:  # the import stopped reading (it failed or was rolled back)

@@ -43,7 +43,3 @@ def import_run_task(job_id: int, actor_id: int | None, mode: str, version: int |
     job = ImportJob.objects.select_related("community").get(pk=job_id)
     return _outcome(lambda: importer.import_job_run(actor=_actor(actor_id), job=job, mode=mode, version=version))
 
-
-def import_files_purge_task() -> int:
-    """For the lead to hook into retention: deletes stored ledger files older than seven days."""
-    return importer.import_files_purge()

@@ -219,19 +219,20 @@ class PersonFilter:
     phone: str = ""
 
 
+def years_ago(n: int, today: dt.date) -> dt.date:
+    """The same day ``n`` years before ``today`` (28 February for a 29 February): born on or before it, aged ≥ n."""
+    try:
+        return today.replace(year=today.year - n)
+    except ValueError:  # 29 February
+        return today.replace(year=today.year - n, day=28)
+
+
 def birth_date_range(age_band: str, *, today: dt.date | None = None) -> tuple[dt.date | None, dt.date | None]:
     """Birth dates (inclusive) of people whose age today is within the band."""
     low, high = AGE_BAND_BOUNDS[age_band]
     today = today or dt.date.today()
-
-    def years_ago(n: int) -> dt.date:
-        try:
-            return today.replace(year=today.year - n)
-        except ValueError:  # 29 February
-            return today.replace(year=today.year - n, day=28)
-
-    latest = years_ago(low)  # born on or before this date: at least ``low`` years old
-    earliest = None if high is None else years_ago(high + 1) + dt.timedelta(days=1)
+    latest = years_ago(low, today)  # born on or before this date: at least ``low`` years old
+    earliest = None if high is None else years_ago(high + 1, today) + dt.timedelta(days=1)
     return earliest, latest
 
 
