@@ -29,6 +29,7 @@ class CaseSource(models.TextChoices):
     SENSOR = "sensor", _("物联感知")
     WORKER = "worker", _("社区发现")
     OPEN311 = "open311", _("Open311接口")
+    DECISION = "decision", _("议事决议")
 
 
 class DispatchState(models.TextChoices):

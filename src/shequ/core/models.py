@@ -134,12 +134,19 @@ class Notification(models.Model):
     created_at = models.DateTimeField(_("时间"), auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("外发时间"), null=True, blank=True)
+    delivery_attempts = models.PositiveSmallIntegerField(_("外发尝试次数"), default=0)
+    delivery_error = models.CharField(_("外发失败原因"), max_length=300, blank=True)
 
     class Meta:
         verbose_name = _("消息")
         verbose_name_plural = _("消息")
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["user", "read_at"])]
+        indexes = [
+            models.Index(fields=["user", "read_at"]),
+            # the e-mail sender's queue: undelivered rows, oldest first
+            models.Index(fields=["created_at"], name="notification_undelivered",
+                         condition=models.Q(delivered_at__isnull=True)),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -212,6 +212,9 @@ class Decision(ScopedModel):
     status = models.CharField(_("状态"), max_length=16, choices=DecisionStatus.choices, default=DecisionStatus.OPEN)
     done_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
     outcome = models.TextField(_("落实情况"), blank=True)
+    # a decision that needs hands-on work is carried out as a case (一网统管); its closure is the cue to complete
+    case = models.ForeignKey("cases.Case", verbose_name=_("关联工单"), null=True, blank=True,
+                             on_delete=models.SET_NULL, related_name="decisions")
     version = models.PositiveIntegerField(default=1, editable=False)
 
     class Meta:
