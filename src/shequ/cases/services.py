@@ -175,6 +175,11 @@ def _follow(case: Case, users: Iterable[User | None]) -> None:
     CaseFollower.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+def case_follow(*, case: Case, users: Iterable[User | None]) -> None:
+    """Let ``users`` hear of every move of ``case`` and see it (a decision's responsible person, say)."""
+    _follow(case, users)
+
+
 def _user_sees(actor: Any, case: Case) -> bool:
     """Whether the actor may see ``case`` at all (else they get ``NotFound``)."""
     if actor is None:
