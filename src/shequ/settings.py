@@ -265,6 +265,34 @@ OTP_TOTP_ISSUER = "社区云"
 SHEQU_LINK_AUTO_MERGE = env.float("SHEQU_LINK_AUTO_MERGE", default=0.99)
 SHEQU_LINK_REVIEW = env.float("SHEQU_LINK_REVIEW", default=0.80)
 
+# E-mail notifications (邮件提醒): empty host = off, notifications stay in the in-app inbox only.
+# When on, the worker mails undelivered notifications every minute (shequ.core.delivery).
+SHEQU_EMAIL_HOST = env.str("SHEQU_EMAIL_HOST", default="")
+SHEQU_EMAIL_PORT = env.int("SHEQU_EMAIL_PORT", default=25)
+SHEQU_EMAIL_USER = env.str("SHEQU_EMAIL_USER", default="")
+SHEQU_EMAIL_PASSWORD = env.str("SHEQU_EMAIL_PASSWORD", default="")
+SHEQU_EMAIL_TLS = env.bool("SHEQU_EMAIL_TLS", default=False)  # STARTTLS
+SHEQU_EMAIL_SSL = env.bool("SHEQU_EMAIL_SSL", default=False)  # implicit TLS (usually port 465)
+if SHEQU_EMAIL_TLS and SHEQU_EMAIL_SSL:
+    raise environ.ImproperlyConfigured("SHEQU_EMAIL_TLS and SHEQU_EMAIL_SSL exclude each other: set one")
+SHEQU_EMAIL_FROM = env.str("SHEQU_EMAIL_FROM", default="社区云 <noreply@localhost>")
+# Absolute base of the links in mails (the pages' own host is unknown to the worker).
+SHEQU_SITE_URL = env.str("SHEQU_SITE_URL", default="http://127.0.0.1:8000")
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if SHEQU_EMAIL_HOST
+    else "django.core.mail.backends.dummy.EmailBackend"
+)
+EMAIL_HOST = SHEQU_EMAIL_HOST or "localhost"
+EMAIL_PORT = SHEQU_EMAIL_PORT
+EMAIL_HOST_USER = SHEQU_EMAIL_USER
+EMAIL_HOST_PASSWORD = SHEQU_EMAIL_PASSWORD
+EMAIL_USE_TLS = SHEQU_EMAIL_TLS
+EMAIL_USE_SSL = SHEQU_EMAIL_SSL
+EMAIL_TIMEOUT = env.int("SHEQU_EMAIL_TIMEOUT", default=20)
+DEFAULT_FROM_EMAIL = SHEQU_EMAIL_FROM
+SERVER_EMAIL = SHEQU_EMAIL_FROM
+
 NINJA_PAGINATION_PER_PAGE = 50
 NINJA_PAGINATION_MAX_LIMIT = 500
 

@@ -77,3 +77,11 @@ class TokenCreateForm(forms.Form):
                            help_text=_("写明这个令牌给哪个程序用，如“街道大屏”，便于日后撤销。"))
     days = forms.IntegerField(label=_("有效天数"), required=False, min_value=1, max_value=366,
                               help_text=_("留空表示长期有效（不推荐）。"))
+
+
+class NotificationEmailForm(forms.Form):
+    """The address for 邮件提醒; empty clears it. The service validates it."""
+
+    email = forms.CharField(label=_("接收提醒的电子邮箱"), required=False, max_length=254,
+                            help_text=_("留空表示不接收邮件提醒，消息仍会出现在这里。"),
+                            widget=forms.EmailInput(attrs={"autocomplete": "email", "spellcheck": "false"}))

@@ -211,6 +211,21 @@ def api_token_authenticate(raw: str) -> User | None:
     return token.user
 
 
+_NO_BEARER = object()
+
+
+def api_token_user(request: Any) -> User | None:
+    """The user of the request's ``Authorization: Bearer`` token, looked up once per request (the
+    idempotency middleware and the API's authentication both ask)."""
+    cached = getattr(request, "_shequ_bearer_user", _NO_BEARER)
+    if cached is not _NO_BEARER:
+        return cached  # type: ignore[return-value]
+    scheme, _space, raw = request.headers.get("Authorization", "").partition(" ")
+    user = api_token_authenticate(raw.strip()) if scheme.lower() == "bearer" else None
+    request._shequ_bearer_user = user
+    return user
+
+
 @transaction.atomic
 def department_create(*, actor: Any, place: Any, name: str, kind: str) -> Department:
     require_capability(actor, place.path, Capability.ACCOUNTS_MANAGE)
@@ -219,3 +234,35 @@ def department_create(*, actor: Any, place: Any, name: str, kind: str) -> Depart
     dept.save()
     audit_record(actor=actor, action=AuditAction.CREATE, obj=dept, scope_path=place.path)
     return dept
+
+
+EMAIL_INVALID = _("请输入有效的电子邮箱地址，例如 name@example.com。")
+
+
+@transaction.atomic
+def user_set_email(*, actor: Any, user: User, email: str) -> User:
+    """Set or clear (empty ``email``) the address the user's notifications are mailed to (邮件提醒).
+
+    Only the user themselves: anyone else gets "not found". The audit row names the change, never the
+    address (personal data).
+    """
+    from django.core.validators import EmailValidator
+
+    if actor is None or actor.pk != user.pk:
+        raise NotFound()
+    email = (email or "").strip()
+    if email:
+        max_length = User._meta.get_field("email").max_length or 254
+        try:
+            if len(email) > max_length:
+                raise ValidationError(EMAIL_INVALID)
+            EmailValidator(message=EMAIL_INVALID)(email)
+        except ValidationError as exc:
+            raise ValidationFailed({"email": str(EMAIL_INVALID)}) from exc
+    if email == user.email:
+        return user
+    change = "cleared" if not email else ("set" if not user.email else "changed")
+    user.email = email
+    user.save(update_fields=["email"])
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=user, object_repr=user.username, changes={"email": change})
+    return user
