@@ -1,4 +1,4 @@
-"""Votes API (表决): list and read votes, cast a ballot, read one's own ballot.
+"""Votes API (表决): list and read votes, cast a ballot, read one's own ballot; a decision (决议) opened as a case.
 
 Each endpoint loads through ``vote_selectors`` (scoped to ``request.auth``: another compound's vote
 answers 404), calls one service of ``votes`` and shapes the answer. A vote's ``result`` appears once
@@ -12,20 +12,25 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from ninja import Query, Router, Schema
+from django.utils.translation import gettext_lazy as _
+from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
+from shequ.cases.models import CaseCategory
 from shequ.core.api_errors import ErrorOut
-from shequ.deliberation import vote_selectors, votes
+from shequ.core.errors import ValidationFailed
+from shequ.deliberation import deliberation_selectors, meetings, vote_selectors, votes
 from shequ.deliberation.choices import Electorate, VoteStatus
 from shequ.deliberation.models import Ballot, Vote
-from shequ.registry.schemas import MAX_ID, Page, PathId
+from shequ.registry import selectors as registry_selectors
+from shequ.registry.schemas import MAX_ID, Page, PathId, Text100, Text2000, Version
 
 router = Router(tags=["表决"])
 
 READ_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut}
 CAST_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+CATEGORY_UNKNOWN = _("事项类别不存在或已停用。")
 
 
 class VoteQuery(Page):
@@ -141,3 +146,36 @@ def my_ballot(request: HttpRequest, vote_id: PathId) -> list[dict[str, Any]]:
     actor = _actor(request)
     vote = vote_selectors.vote_get(actor=actor, vote_id=vote_id)
     return [ballot_out(b) for b in vote_selectors.own_ballots(actor=actor, vote=vote)]
+
+
+class DecisionCaseIn(Schema):
+    model_config = ConfigDict(extra="forbid")
+    category: str = Field(max_length=40, pattern=r"^[-a-zA-Z0-9_]+$", description="事项类别标识（二级类别）")
+    title: Text100 = Field("", description="留空则用决议内容的第一行")
+    description: Text2000 = Field("", description="留空则为“会议《…》决议：决议内容”")
+    place: Id | None = Field(None, description="会议所在社区内的位置（小区、楼栋等）编号；默认为社区")
+    version: Version | None = Field(None, description="决议的版本号；已被他人修改时返回409")
+
+
+class DecisionCaseOut(Schema):
+    decision_id: int
+    decision_version: int
+    case_id: int
+    case_number: str
+    case_state: str
+
+
+@router.post("/deliberation/decisions/{decision_id}/case", response={201: DecisionCaseOut, **CAST_ERRORS},
+             summary="决议转为工单（责任人关注工单进展；工单结案后由责任人完成决议）")
+def decision_case(request: HttpRequest, decision_id: PathId, payload: DecisionCaseIn) -> Status:
+    actor = _actor(request)
+    decision = deliberation_selectors.decision_get(actor=actor, decision_id=decision_id)
+    category = CaseCategory.objects.filter(slug=payload.category, active=True).first()
+    if category is None:
+        raise ValidationFailed({"category": CATEGORY_UNKNOWN})
+    place = registry_selectors.place_get(actor=actor, place_id=payload.place) if payload.place else None
+    case = meetings.decision_open_case(actor=actor, decision=decision, category=category, title=payload.title,
+                                       description=payload.description, place=place, version=payload.version)
+    decision.refresh_from_db(fields=["version"])
+    return Status(201, {"decision_id": decision.pk, "decision_version": decision.version, "case_id": case.pk,
+                        "case_number": case.number, "case_state": case.state})

@@ -9,6 +9,8 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from shequ.accounts.roles import Role
+from shequ.cases.forms import CategoryField, category_choices
+from shequ.cases.models import CaseCategory
 from shequ.deliberation.choices import MeetingKind, ThresholdKind
 
 
@@ -143,3 +145,30 @@ class DecisionForm(forms.Form):
 class CompleteForm(forms.Form):
     outcome = forms.CharField(label=_("落实情况"), widget=forms.Textarea(attrs={"rows": 2}))
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+
+class CasePlaceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        if obj.kind == "building" and obj.parent_id:
+            return f"{obj.parent.name} {obj.name}"
+        return f"{obj.name}（{obj.get_kind_display()}）"
+
+
+class DecisionCaseForm(forms.Form):
+    """转为工单: the category (leaves, grouped by 大类), an optional title and where in the community."""
+
+    category = CategoryField(label=_("问题类别"))
+    title = forms.CharField(label=_("工单标题"), max_length=100, required=False,
+                            help_text=_("留空则使用决议内容的第一行。"))
+    place = CasePlaceField(label=_("位置"), queryset=None, empty_label=None,
+                           help_text=_("默认为整个社区；可选择具体小区或楼栋。"))
+    description = forms.CharField(label=_("补充说明"), max_length=4000, required=False,
+                                  widget=forms.Textarea(attrs={"rows": 3}),
+                                  help_text=_("留空则使用“会议《…》决议：决议内容”。"))
+    version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, places: QuerySet, categories: QuerySet[CaseCategory] | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["category"].choices = category_choices(categories)
+        self.fields["place"].queryset = places

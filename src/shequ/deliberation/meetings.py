@@ -22,6 +22,9 @@ from django.utils.translation import gettext_lazy as _
 
 from shequ.accounts.models import Membership, User
 from shequ.accounts.roles import Role
+from shequ.cases import services as case_services
+from shequ.cases.choices import OPEN_STATES, CaseSource
+from shequ.cases.models import Case, CaseCategory
 from shequ.core import pii
 from shequ.core.attachments import attachment_add, check_upload
 from shequ.core.audit import audit_record
@@ -64,6 +67,12 @@ ALREADY_DONE = _("该决议已完成。")
 NOT_RESPONSIBLE = _("只有责任人或社区工作人员可以完成决议。")
 INVITED_TITLE = _("会议邀请：{title}")
 INVITED_BODY = _("{kind}，{when}，地点：{location}")
+CASE_DECISION_DONE = _("该决议已完成，不能再转为工单。")
+CASE_ALREADY_OPEN = _("该决议已转为工单{number}，该工单尚未办结。")
+CASE_PLACE_NOT_HERE = _("工单位置须在本次会议的社区内。")
+CASE_DESCRIPTION = _("会议《{meeting}》决议：{text}")
+CASE_OPENED_TITLE = _("您负责的决议已转为工单{number}")
+CASE_OPENED_BODY = _("工单每一步进展都会通知您；工单结案后，请填写落实情况完成决议。")
 DECISION_TITLE = _("您被指定为决议责任人：{text}")
 DECISION_BODY = _("完成期限：{due}")
 
@@ -306,6 +315,53 @@ def decision_complete(*, actor: Any, decision: Decision, outcome: str, version: 
     audit_record(actor=actor, action=AuditAction.UPDATE, obj=locked,
                  changes={"status": {"old": DecisionStatus.OPEN, "new": DecisionStatus.DONE}})
     return locked
+
+
+@transaction.atomic
+def decision_open_case(
+    *,
+    actor: Any,
+    decision: Decision,
+    category: CaseCategory | None,
+    title: str = "",
+    description: str = "",
+    place: Place | None = None,
+    version: int | None = None,
+) -> Case:
+    """Carry a decision out as a case (工单) of the case loop; its responsible person follows the case.
+
+    Closing the case does not complete the decision: the responsible person records the outcome
+    (``decision_complete``). A decision whose case ended without being handled (rejected, merged)
+    or was closed may be opened as a case again.
+    """
+    _require_manage(actor, decision.scope_path)
+    locked = Decision.objects.select_for_update().get(pk=decision.pk)
+    check_version(locked, version)
+    if locked.status == DecisionStatus.DONE:
+        raise ValidationFailed({"__all__": CASE_DECISION_DONE}, code="decision_done")
+    previous = locked.case
+    if previous is not None and previous.state in OPEN_STATES:
+        raise ValidationFailed({"__all__": str(CASE_ALREADY_OPEN).format(number=previous.number)},
+                               code="case_already_open")
+    meeting = locked.meeting
+    community = meeting.community
+    if place is not None and not _in_community(place.path, community):
+        raise ValidationFailed({"place": CASE_PLACE_NOT_HERE})
+    text = locked.text.strip()
+    case = case_services.case_report(
+        actor=actor, category=category, title=(title or "").strip() or text.splitlines()[0],
+        description=(description or "").strip() or str(CASE_DESCRIPTION).format(meeting=meeting.title, text=text),
+        source=CaseSource.DECISION, place=place or community)
+    locked.case = case
+    bump_version(locked)
+    locked.save(update_fields=["case", "version", "updated_at"])
+    case_services.case_follow(case=case, users=[locked.responsible])
+    audit_record(actor=actor, action=AuditAction.UPDATE, obj=locked, changes={
+        "case": {"old": previous.pk if previous else None, "new": case.pk}, "case_number": case.number})
+    if locked.responsible_id != getattr(actor, "pk", None):
+        notify(users=[locked.responsible], title=str(CASE_OPENED_TITLE).format(number=case.number),
+               body=str(CASE_OPENED_BODY), link=case_services.case_link(case))
+    return case
 
 
 def overdue_q(today: dt.date | None = None) -> Q:

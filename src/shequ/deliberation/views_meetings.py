@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.accounts.roles import Capability
+from shequ.cases.choices import OPEN_STATES
 from shequ.core.errors import Conflict, PermissionDenied, ValidationFailed
 from shequ.core.forms import apply_service_errors, paginate
 from shequ.core.scope import restrict, subtree_q
@@ -24,13 +25,15 @@ from shequ.deliberation import meetings as services
 from shequ.deliberation.choices import AttendanceSource, DecisionStatus, MeetingStatus, TopicStatus
 from shequ.deliberation.forms_meetings import (
     CompleteForm,
+    DecisionCaseForm,
     DecisionForm,
     MeetingForm,
     MinutesForm,
     PaperAttendanceForm,
 )
-from shequ.deliberation.models import Meeting
+from shequ.deliberation.models import Decision, Meeting
 from shequ.registry import selectors as registry
+from shequ.registry.choices import PlaceKind
 from shequ.registry.models import Person
 from shequ.web.http import domain_errors
 
@@ -87,7 +90,7 @@ def _detail(request: HttpRequest, meeting: Meeting, *, paper_form: PaperAttendan
     user = request.user
     manager = services.can_manage(user, meeting.scope_path)
     agenda = meeting.topics.all()
-    decisions = meeting.decisions.select_related("responsible", "topic").order_by("status", "due_on", "id")
+    decisions = meeting.decisions.select_related("responsible", "topic", "case").order_by("status", "due_on", "id")
     context: dict[str, Any] = {
         "meeting": meeting, "agenda": agenda, "is_manager": manager,
         "decisions": decisions, "today": timezone.localdate(),
@@ -109,6 +112,7 @@ def _detail(request: HttpRequest, meeting: Meeting, *, paper_form: PaperAttendan
     else:
         context["attendance_count"] = meeting.attendance.count()
     context["can_complete"] = {d.pk for d in decisions if services.may_complete(user, d)}
+    context["can_open_case"] = _can_open_case(user, decisions)
     return render(request, "deliberation/meetings_detail.html", context, status=status)
 
 
@@ -202,13 +206,14 @@ def decision_list(request: HttpRequest) -> HttpResponse:
     status = request.GET.get("status", "")
     overdue = status == "overdue"
     decisions = sel.decision_list(actor=request.user, overdue=overdue,
-                                  status=status if status in DecisionStatus.values else None)
+                                  status=status if status in DecisionStatus.values else None).select_related("case")
     page, query = paginate(request, decisions)
     return render(request, "deliberation/meetings_decisions.html", {
         "page_obj": page, "query": query, "status": status, "today": timezone.localdate(),
         "overdue_count": sel.decision_overdue(actor=request.user).count(),
         "statuses": DecisionStatus.choices, "complete_form": CompleteForm(),
         "can_complete": {d.pk for d in page if services.may_complete(request.user, d)},
+        "can_open_case": _can_open_case(request.user, page),
     })
 
 
@@ -236,6 +241,50 @@ def decision_complete(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(back)
 
 
+def _can_open_case(user: Any, decisions: Any) -> set[int]:
+    """Open decisions without a case still being handled, that the user manages (the 转为工单 button)."""
+    return {d.pk for d in decisions if d.status == DecisionStatus.OPEN
+            and (d.case_id is None or d.case.state not in OPEN_STATES) and services.can_manage(user, d.scope_path)}
+
+
+def _back(request: HttpRequest, decision: Decision) -> str:
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if back and url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        return back
+    return reverse("deliberation:meeting_detail", args=[decision.meeting_id]) + f"#decision-{decision.pk}"
+
+
+@login_required
+@domain_errors
+@require_http_methods(["GET", "POST"])
+def decision_case(request: HttpRequest, pk: int) -> HttpResponse:
+    """转为工单: open a case (一网统管) that carries the decision out."""
+    decision = sel.decision_get(actor=request.user, decision_id=pk)
+    if not services.can_manage(request.user, decision.scope_path):
+        raise PermissionDenied()
+    community = decision.meeting.community
+    places = (registry.place_list(actor=request.user, within=community)
+              .filter(kind__in=[PlaceKind.COMMUNITY, PlaceKind.COMPOUND, PlaceKind.BUILDING]).select_related("parent"))
+    form = DecisionCaseForm(request.POST or None, places=places,
+                            initial={"place": community.pk, "version": decision.version})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            case = services.decision_open_case(
+                actor=request.user, decision=decision, category=data["category"], title=data["title"],
+                description=data["description"], place=data["place"], version=data["version"])
+        except ValidationFailed as exc:
+            apply_service_errors(form, exc)
+        except Conflict as exc:
+            form.add_error(None, str(exc.message))
+        else:
+            messages.success(request, _("已转为工单 %(number)s") % {"number": case.number})
+            return redirect(_back(request, decision))
+    return render(request, "deliberation/meetings_decision_case.html", {
+        "form": form, "decision": decision, "meeting": decision.meeting, "next": _back(request, decision)},
+        status=400 if form.errors else 200)
+
+
 urlpatterns = [
     path("meetings/", meeting_list, name="meeting_list"),
     path("meetings/new/", meeting_create, name="meeting_create"),
@@ -246,4 +295,5 @@ urlpatterns = [
     path("meetings/<int:pk>/decisions/", decision_add, name="decision_add"),
     path("decisions/", decision_list, name="decision_list"),
     path("decisions/<int:pk>/complete/", decision_complete, name="decision_complete"),
+    path("decisions/<int:pk>/case/", decision_case, name="decision_case"),
 ]
