@@ -16,7 +16,7 @@ from ninja import NinjaAPI, Swagger
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from shequ.accounts.services import api_token_authenticate
+from shequ.accounts.services import api_token_user
 from shequ.core import api_errors
 from shequ.core.errors import PermissionDenied
 
@@ -27,7 +27,7 @@ class TokenAuth(HttpBearer):
     """``Authorization: Bearer <token>``; an unknown, expired or revoked token is no identity."""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        user = api_token_authenticate(token)
+        user = api_token_user(request)
         if user is not None:
             request.user = user
         return user

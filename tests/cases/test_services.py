@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from shequ.cases import selectors, services
+from shequ.cases import numbers, selectors, services
 from shequ.cases import workflow as wf
 from shequ.cases.choices import CaseSource, CaseState, DispatchState
 from shequ.cases.models import Case, CaseEvent, CaseFollower, CategoryRoute, Dispatch
@@ -19,6 +19,10 @@ from tests.cases.fixtures_flow import *  # noqa: F403
 from tests.cases.fixtures_flow import POINTS, png
 
 pytestmark = pytest.mark.django_db
+postgres_only = pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="PostgreSQL only: real concurrent transactions, day sequences (SQLite serialises writers)",
+)
 
 
 def test_report_locates_grid_and_community_and_sets_deadlines(flow):
@@ -51,20 +55,50 @@ def test_numbers_are_sequential_per_day(flow):
     assert int(second.number[-6:]) == int(first.number[-6:]) + 1
 
 
-def test_number_collision_is_retried(flow, monkeypatch):
-    # given a number already taken (as by a concurrent request that committed in between)
-    taken = flow.report()
-    calls = {"n": 0}
-    real = services._next_number
+def test_numbering_continues_after_numbers_already_given_that_day(flow):
+    # given a case of today numbered 41 that did not come through the report (an import, an upgrade)
+    first = flow.report()
+    day = timezone.localtime(first.created_at).date()
+    Case.objects.filter(pk=first.pk).update(number=numbers.format_number(day, 41))
+    numbers._READY.clear()  # as a process that has not numbered anything today
+    if connection.vendor == "postgresql":  # and no day sequence yet
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SEQUENCE IF EXISTS {numbers.SEQUENCE_PREFIX}{day:%Y%m%d}")
+    # when the next case is reported, then it is number 42
+    assert flow.report(offset=0.001).number == numbers.format_number(day, 42)
 
-    def stale(day):
-        calls["n"] += 1
-        return taken.number if calls["n"] == 1 else real(day)
 
-    monkeypatch.setattr(services, "_next_number", stale)
-    # when another case is reported, then it gets the next free number
-    case = flow.report(offset=0.001)
-    assert case.number != taken.number and calls["n"] == 2
+@postgres_only
+@pytest.mark.django_db(transaction=True)
+def test_a_report_rolled_back_with_the_day_sequence_does_not_break_numbering(flow):
+    # given the day's first report, rolled back together with the day sequence it made
+    day = timezone.localdate()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP SEQUENCE IF EXISTS {numbers.SEQUENCE_PREFIX}{day:%Y%m%d}")
+    numbers._READY.clear()
+    with pytest.raises(RuntimeError), transaction.atomic():
+        flow.report()
+        raise RuntimeError("rolled back")
+    # when reports follow, then they are numbered from 1 and the sequence is remembered once committed
+    first = flow.report(offset=0.001)
+    second = flow.report(offset=0.002)
+    assert (first.number, second.number) == (numbers.format_number(day, 1), numbers.format_number(day, 2))
+    assert f"{numbers.SEQUENCE_PREFIX}{day:%Y%m%d}" in numbers._READY
+
+
+@postgres_only
+def test_old_day_sequences_are_pruned(flow):
+    flow.report()
+    today = timezone.localdate()
+    with connection.cursor() as cursor:
+        for days in (1, 3, 4, 30):
+            cursor.execute(f"CREATE SEQUENCE {numbers.SEQUENCE_PREFIX}{today - dt.timedelta(days=days):%Y%m%d}")
+    assert numbers.number_sequences_prune(today=today) == 2  # 4 and 30 days old
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relname FROM pg_class WHERE relkind = 'S' AND relname LIKE 'cases_number_%%'")
+        left = {name for (name,) in cursor.fetchall()}
+    assert f"{numbers.SEQUENCE_PREFIX}{today - dt.timedelta(days=3):%Y%m%d}" in left
+    assert f"{numbers.SEQUENCE_PREFIX}{today - dt.timedelta(days=4):%Y%m%d}" not in left
 
 
 def test_resident_cannot_report_outside_own_community(flow):
@@ -386,10 +420,6 @@ def test_case_list_filters(flow):
     assert list(selectors.case_timeline(case=a).values_list("action", flat=True)) == ["reported"]
 
 
-postgres_only = pytest.mark.skipif(
-    __import__("django.db", fromlist=["connection"]).connection.vendor != "postgresql",
-    reason="real concurrent transactions need PostgreSQL (SQLite serialises writers)",
-)
 
 
 def _in_threads(count: int, work) -> list:

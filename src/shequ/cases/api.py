@@ -132,7 +132,7 @@ def _body(request: HttpRequest, *, json_fields: tuple[str, ...] = ()) -> Any:
 
 
 def _category(slug: str) -> CaseCategory:
-    category = CaseCategory.objects.filter(slug=slug, active=True).first()
+    category = CaseCategory.objects.with_is_parent().filter(slug=slug, active=True).first()
     if category is None:
         raise ValidationFailed({"category": CATEGORY_UNKNOWN})
     return category
@@ -202,7 +202,9 @@ def _event_actor(event: CaseEvent, case: Case, reporter: dict[str, Any] | None) 
     return str(event.actor.display_name or event.actor.username)
 
 
-def case_detail_out(case: Case, actor: Any) -> dict[str, Any]:
+def case_detail_out(case: Case, actor: Any, *, new: bool = False) -> dict[str, Any]:
+    """The case with its timeline, dispatches and attachments; ``new`` (just reported, no photos) skips
+    reading the dispatches and attachments it cannot have yet."""
     body = case_out(case, actor)
     events = list(selectors.case_timeline(case=case))
     body["timeline"] = [
@@ -211,6 +213,9 @@ def case_detail_out(case: Case, actor: Any) -> dict[str, Any]:
         for e in events
     ]
     body["allowed_actions"] = workflow.allowed_actions(actor=actor, case=case)
+    if new:
+        body["dispatches"], body["attachments"] = [], []
+        return body
     body["dispatches"] = [dispatch_out(d) for d in case.dispatches.select_related("department").order_by("id")]
     body["attachments"] = [
         {"id": a.pk, "name": a.name, "mime_type": a.mime_type, "size": a.size}
@@ -236,8 +241,10 @@ def case_create(request: HttpRequest) -> Status:
         source=data.source, lon=data.lon, lat=data.lat, place=place, address=data.address,
         anonymous=data.anonymous, contact_phone=data.contact_phone, photos=photos,
     )
-    case = selectors.case_get(actor=actor, case_id=case.pk)
-    return Status(201, case_detail_out(case, actor))
+    if photos:
+        return Status(201, case_detail_out(selectors.case_get(actor=actor, case_id=case.pk), actor))
+    # The reporter always sees the case just opened, with its relations in memory: no second read.
+    return Status(201, case_detail_out(case, actor, new=True))
 
 
 @router.get("/cases", response={200: CasePage, **READ_ERRORS}, summary="工单列表")

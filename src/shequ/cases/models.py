@@ -23,6 +23,12 @@ from shequ.registry.models import LAT_VALIDATORS, LON_VALIDATORS
 User = settings.AUTH_USER_MODEL
 
 
+class CaseCategoryQuerySet(models.QuerySet["CaseCategory"]):
+    def with_is_parent(self) -> CaseCategoryQuerySet:
+        """Annotate ``is_parent`` (has sub-categories) so a report checks leafness without another query."""
+        return self.annotate(is_parent=models.Exists(CaseCategory.objects.filter(parent=models.OuterRef("pk"))))
+
+
 class CaseCategory(TimeStampedModel):
     """Category (事项类别), two levels, each leaf with its time limits.
 
@@ -41,6 +47,8 @@ class CaseCategory(TimeStampedModel):
     active = models.BooleanField(_("启用"), default=True)
     sort = models.PositiveSmallIntegerField(_("排序"), default=100)
 
+    objects = CaseCategoryQuerySet.as_manager()
+
     class Meta:
         verbose_name = _("事项类别")
         verbose_name_plural = _("事项类别")
@@ -48,6 +56,11 @@ class CaseCategory(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def is_parent_category(self) -> bool:
+        """Whether it has sub-categories (cases go to leaves only); annotated by ``with_is_parent``."""
+        annotated = getattr(self, "is_parent", None)
+        return bool(annotated) if annotated is not None else self.children.exists()
 
 
 class CategoryRoute(TimeStampedModel):

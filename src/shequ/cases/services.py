@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -23,12 +23,13 @@ from shequ.accounts.roles import ROLE_CAPABILITIES, Capability, Role
 from shequ.cases import workflow as wf
 from shequ.cases.choices import OPEN_STATES, CaseSource, CaseState, DispatchState
 from shequ.cases.models import Case, CaseCategory, CaseEvent, CaseFollower, CategoryRoute, Device, Dispatch
+from shequ.cases.numbers import next_number
 from shequ.cases.selectors import possible_duplicates
 from shequ.cases.sla import add_working_days
 from shequ.core import pii
 from shequ.core.attachments import attachment_add, check_upload
 from shequ.core.audit import audit_record
-from shequ.core.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from shequ.core.errors import NotFound, PermissionDenied, ValidationFailed
 from shequ.core.models import AuditAction
 from shequ.core.notifications import notify
 from shequ.core.scope import actor_can_at
@@ -41,7 +42,6 @@ S = CaseState
 COMMUNITY_PATH_LEN = 12
 STREET_PATH_LEN = 9
 MAX_PHOTOS = 9
-NUMBER_ATTEMPTS = 20
 
 TITLE_REQUIRED = _("请填写标题。")
 DESCRIPTION_REQUIRED = _("请描述问题。")
@@ -68,7 +68,6 @@ TASK_DUE_INVALID = _("第{n}个部门的完成期限须晚于现在。")
 TASK_DEPARTMENT_TWICE = _("部门“{name}”已有一件未完成的派单。")
 OVERRIDE_REASON_REQUIRED = _("未派给系统建议的部门“{name}”，请填写改派理由。")
 VERIFY_NOT_READY = _("还有部门未反馈处置结果，暂不能核查结案。")
-NUMBER_EXHAUSTED = _("生成工单编号失败，请重试。")
 PAYLOAD_UNEXPECTED = _("该操作不接受参数：{names}。")
 
 NEW_CASE_TITLE = _("新工单待受理：{number} {title}")
@@ -225,14 +224,6 @@ def community_of(place: Place) -> Place | None:
 # --- Report ---------------------------------------------------------------------------------------
 
 
-def _next_number(day: dt.date) -> str:
-    prefix = f"SQ{day:%Y%m%d}-"
-    last = (Case.objects.filter(number__startswith=prefix).order_by("-number")
-            .values_list("number", flat=True).first())
-    seq = int(last[len(prefix):]) + 1 if last else 1
-    return f"{prefix}{seq:06d}"
-
-
 def _locate(*, lon: float | None, lat: float | None, place: Place | None) -> tuple[Place, Place, Grid | None]:
     """(place, community, grid) from a map point and/or a chosen place."""
     if (lon is None) != (lat is None):
@@ -263,7 +254,7 @@ def case_report(*, actor: Any, category: CaseCategory, title: str, description: 
         errors["title"] = str(TITLE_REQUIRED)
     if not description:
         errors["description"] = str(DESCRIPTION_REQUIRED)
-    if category is None or not category.active or category.children.exists():
+    if category is None or not category.active or category.is_parent_category():
         errors["category"] = str(CATEGORY_INVALID)
     if source not in CaseSource.values:
         errors["source"] = str(SOURCE_INVALID)
@@ -296,20 +287,8 @@ def case_report(*, actor: Any, category: CaseCategory, title: str, description: 
         resolve_due_at=add_working_days(now, category.resolve_days),
     )
     case.set_scope(place.path if place.path.startswith(community.path) else community.path)
-    local_day = timezone.localtime(now).date()
-    for _attempt in range(NUMBER_ATTEMPTS):
-        case.number = _next_number(local_day)
-        try:
-            with transaction.atomic():
-                case.save()
-            break
-        except IntegrityError:
-            if Case.objects.filter(number=case.number).exists() or not case.number:
-                case.pk = None
-                continue
-            raise
-    else:
-        raise Conflict(NUMBER_EXHAUSTED, code="number_exhausted")
+    case.number = next_number(timezone.localtime(now).date())
+    case.save()
 
     for photo in photos:
         attachment_add(actor=actor, obj=case, upload=photo)
@@ -319,11 +298,12 @@ def case_report(*, actor: Any, category: CaseCategory, title: str, description: 
                                                         place=place, exclude=case, now=now)]
     _event(case=case, actor=actor, action=wf.REPORTED, to_state=S.NEW, note=description[:500], at=now,
            data={"source": source, "photos": len(photos), "possible_duplicates": duplicates})
-    audit_record(actor=actor, action=AuditAction.CREATE, obj=case, object_repr=case.number,
-                 changes={"state": {"old": None, "new": S.NEW}, "category": category.slug})
     _notify(users=community_staff(case), actor=actor,
             title=str(NEW_CASE_TITLE).format(number=case.number, title=case.title),
             body=str(description[:200]), link=case_link(case))
+    # Last, so the street's audit-chain lock is held only until the commit just after.
+    audit_record(actor=actor, action=AuditAction.CREATE, obj=case, object_repr=case.number,
+                 changes={"state": {"old": None, "new": S.NEW}, "category": category.slug})
     return case
 
 

@@ -25,6 +25,7 @@ from huey.contrib.djhuey import db_periodic_task
 from shequ.cases import services
 from shequ.cases.choices import CaseState, DispatchState
 from shequ.cases.models import Case, CaseEvent, Dispatch
+from shequ.cases.numbers import number_sequences_prune
 
 S = CaseState
 ACCEPT_PHASE = [S.NEW]
@@ -153,3 +154,8 @@ def sweep_due_cases(*, now: dt.datetime | None = None) -> dict[str, int]:
 @db_periodic_task(crontab(minute="*/5"))
 def sweep_due_cases_task() -> dict[str, int]:
     return sweep_due_cases()
+
+
+@db_periodic_task(crontab(hour="2", minute="41"))
+def number_sequences_prune_task() -> int:
+    return number_sequences_prune()

@@ -47,6 +47,15 @@ def chain_for(scope_path: str) -> str:
     return scope_path[:9] if len(scope_path) >= 9 else "global"
 
 
+def _locked_head(chain: str) -> AuditChainHead:
+    """The chain's head row, locked until the caller's transaction ends. The head exists after a
+    street's first entry, so the usual path is one ``SELECT … FOR UPDATE`` with no savepoint."""
+    head = AuditChainHead.objects.select_for_update().filter(chain=chain).first()
+    if head is None:  # get_or_create's own savepoint covers a concurrent first entry
+        head, _created = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
+    return head
+
+
 def audit_record(
     *,
     actor: Any,
@@ -70,8 +79,8 @@ def audit_record(
         scope_path = scope_path or getattr(obj, "scope_path", "") or ""
     chain = chain_for(scope_path)
     is_user = actor is not None and getattr(actor, "is_authenticated", False)
-    with transaction.atomic():
-        head, _created = AuditChainHead.objects.select_for_update().get_or_create(chain=chain)
+    with transaction.atomic(savepoint=False):
+        head = _locked_head(chain)
         entry = AuditEntry(
             at=timezone.now(),
             actor=actor if is_user else None,

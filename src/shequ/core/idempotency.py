@@ -13,8 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
+from contextlib import nullcontext
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext_lazy as _
 
@@ -30,11 +31,10 @@ METHODS = frozenset({"POST", "PUT", "PATCH"})
 
 
 def _principal(request: HttpRequest) -> str | None:
-    auth = request.headers.get("Authorization", "")
-    if auth.startswith("Bearer "):
-        from shequ.accounts.services import api_token_authenticate
+    if request.headers.get("Authorization", "").lower().startswith("bearer "):
+        from shequ.accounts.services import api_token_user
 
-        user = api_token_authenticate(auth[7:].strip())
+        user = api_token_user(request)
         return f"u{user.pk}" if user else None
     user = getattr(request, "user", None)
     return f"u{user.pk}" if user is not None and user.is_authenticated else None
@@ -71,7 +71,9 @@ class IdempotencyMiddleware:
             return self.get_response(request)
         fingerprint = _fingerprint(request)
         try:
-            with transaction.atomic():
+            # In autocommit (the usual case) the INSERT is its own transaction; inside a request-wide
+            # transaction a savepoint keeps a clash from breaking it.
+            with transaction.atomic() if connection.in_atomic_block else nullcontext():
                 record = IdempotencyRecord.objects.create(principal=principal, key=key, fingerprint=fingerprint)
         except IntegrityError:
             earlier = IdempotencyRecord.objects.filter(principal=principal, key=key).first()

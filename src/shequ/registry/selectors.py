@@ -140,7 +140,8 @@ def grid_locate(*, lon: float, lat: float, within: Place | None = None) -> Grid 
     else:
         index = cached[1]
     pk = index.locate(lon, lat)
-    return Grid.objects.get(pk=pk) if pk else None
+    # with its community (callers route by it) and without the shape it was just found by
+    return Grid.objects.select_related("community").defer("geometry").get(pk=pk) if pk else None
 
 
 _GRID_INDEXES: dict[str, tuple[tuple[Any, ...], geo.GridIndex]] = {}
