@@ -61,6 +61,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--clients", type=int, default=50, help="并发客户端线程数")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn 工作进程数")
     parser.add_argument("--time-limit", type=float, default=300.0, help="上报阶段最长秒数")
+    parser.add_argument("--rates", default="20,40,60",
+                        help="之后按固定速率（个/秒，逗号分隔）各上报 --rate-creates 个，测开环延迟；空则跳过")
+    parser.add_argument("--rate-creates", type=int, default=900, help="每个固定速率阶段的上报数")
     parser.add_argument("--jobs", type=int, default=2, help="批量导入的进程数（仅 PostgreSQL）")
     parser.add_argument("--seed", type=int, default=4)
     return parser.parse_args(argv)
@@ -363,9 +366,9 @@ def api_available() -> bool:
 
 
 def create_cases(port: int, path: str, jobs: list[tuple[str, dict[str, Any]]], clients: int,
-                 time_limit: float) -> dict[str, Any]:
+                 time_limit: float, rate: float | None = None) -> dict[str, Any]:
     return post_concurrently(
-        port=port, path=path, clients=clients, time_limit=time_limit, rate_label="cases/s",
+        port=port, path=path, clients=clients, time_limit=time_limit, rate_label="cases/s", rate=rate,
         jobs=[({"Authorization": f"Bearer {token}", "Idempotency-Key": secrets.token_hex(16)}, body)
               for token, body in jobs],
     )
@@ -476,16 +479,22 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed + 2)
     use_api = api_available()
     path = "/api/v1/cases" if use_api else FALLBACK_PATH
-    jobs = []
-    for k in range(args.creates):
-        raw, index = layout["reporters"][k % len(layout["reporters"])]
-        street_i, community_j = divmod(index, args.communities)
-        lon, lat, size = community_box(street_i, community_j)
-        category = rng.choice(layout["leaves"])
-        jobs.append((raw, {"category": category.slug, "title": f"{category.name}（压测新建）",
-                           "description": "压测：经接口上报", "source": "grid_patrol",
-                           "lon": round(lon + rng.uniform(0.05, 0.95) * size, 6),
-                           "lat": round(lat + rng.uniform(0.05, 0.95) * size, 6)}))
+
+    def make_jobs(count: int) -> list[tuple[str, dict[str, Any]]]:
+        jobs = []
+        for k in range(count):
+            raw, index = layout["reporters"][k % len(layout["reporters"])]
+            street_i, community_j = divmod(index, args.communities)
+            lon, lat, size = community_box(street_i, community_j)
+            category = rng.choice(layout["leaves"])
+            jobs.append((raw, {"category": category.slug, "title": f"{category.name}（压测新建）",
+                               "description": "压测：经接口上报", "source": "grid_patrol",
+                               "lon": round(lon + rng.uniform(0.05, 0.95) * size, 6),
+                               "lat": round(lat + rng.uniform(0.05, 0.95) * size, 6)}))
+        return jobs
+
+    jobs = make_jobs(args.creates)
+    rates = [float(r) for r in args.rates.split(",") if r.strip()]
     connections.close_all()
 
     port = free_port()
@@ -499,16 +508,22 @@ def main(argv: list[str] | None = None) -> int:
         wait_ready(port, time.monotonic() + 60)
         how = "POST /api/v1/cases (the API)" if use_api else f"POST {FALLBACK_PATH} (bench WSGI view → case_report)"
         print(f"gunicorn: {args.workers} workers on 127.0.0.1:{port}; {len(jobs)} creates via {how} "
-              f"from {args.clients} clients")
+              f"from {args.clients} clients, back to back (closed loop: capacity)")
         load = create_cases(port, path, jobs, args.clients, args.time_limit)
+        for key, value in load.items():
+            print(f"  {key}: {value}")
+        for rate in rates:
+            print(f"{args.rate_creates} creates from {args.clients} clients at a fixed {rate:g}/s "
+                  f"(open loop; latency from when each was due)")
+            paced = create_cases(port, path, make_jobs(args.rate_creates), args.clients, args.time_limit, rate=rate)
+            for key, value in paced.items():
+                print(f"  {key}: {value}")
     finally:
         server.terminate()
         try:
             server.wait(timeout=30)
         except subprocess.TimeoutExpired:
             server.kill()
-    for key, value in load.items():
-        print(f"  {key}: {value}")
     print("reads:")
     measure_reads(layout)
     return 0

@@ -18,11 +18,17 @@ Job = tuple[dict[str, str], dict[str, Any]]  # (headers, JSON body)
 
 
 def post_concurrently(
-    *, port: int, path: str, jobs: list[Job], clients: int, time_limit: float, rate_label: str = "requests/s"
+    *, port: int, path: str, jobs: list[Job], clients: int, time_limit: float, rate_label: str = "requests/s",
+    rate: float | None = None,
 ) -> dict[str, Any]:
-    work: queue.Queue[Job] = queue.Queue()
-    for job in jobs:
-        work.put(job)
+    """Send ``jobs`` from ``clients`` threads: back to back (closed loop, the default: the figure is the
+    server's capacity, and latency is mostly waiting in line), or, with ``rate``, at that many requests
+    per second on a fixed schedule (open loop: job k is due at k/rate s). In the open loop a latency is
+    counted from when the request was due, not when a free client got to send it, so a server that
+    falls behind shows it (no "coordinated omission")."""
+    work: queue.Queue[tuple[float | None, Job]] = queue.Queue()
+    for k, job in enumerate(jobs):
+        work.put((k / rate if rate else None, job))
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     lock = threading.Lock()
@@ -32,10 +38,14 @@ def post_concurrently(
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         while time.monotonic() < stop_at:
             try:
-                headers, body = work.get_nowait()
+                due, (headers, body) = work.get_nowait()
             except queue.Empty:
                 break
-            started = time.perf_counter()
+            if due is not None:
+                wait = t0 + due - time.perf_counter()
+                if wait > 0:
+                    time.sleep(wait)
+            started = time.perf_counter() if due is None else t0 + due
             try:
                 conn.request(
                     "POST", path, body=json.dumps(body), headers={"Content-Type": "application/json", **headers}
@@ -53,7 +63,7 @@ def post_concurrently(
                 statuses[key] = statuses.get(key, 0) + 1
         conn.close()
 
-    started = time.perf_counter()
+    started = t0 = time.perf_counter()
     pool = [threading.Thread(target=client) for _ in range(clients)]
     for t in pool:
         t.start()
@@ -67,6 +77,7 @@ def post_concurrently(
 
     ok = sum(v for k, v in statuses.items() if k in ("200", "201"))
     return {
+        **({"offered /s": rate} if rate else {}),
         "requests": len(latencies),
         "ok": ok,
         "errors": len(latencies) - ok,

@@ -215,14 +215,20 @@ def dispatch_get(*, actor: Any, dispatch_id: int | str) -> Dispatch:
 
 DUPLICATE_METRES = 150
 DUPLICATE_DAYS = 7
+DUPLICATE_LIMIT = 10
 
 
 def possible_duplicates(*, category: CaseCategory, lon: float | None, lat: float | None, community: Place | None,
                         exclude: Case | None = None, place: Place | None = None,
-                        now: dt.datetime | None = None) -> list[Case]:
+                        now: dt.datetime | None = None, limit: int = DUPLICATE_LIMIT,
+                        fields: tuple[str, ...] = ()) -> list[Case]:
     """Open cases of the same category in the same community, reported in the last 7 days within
-    150 m (or, without coordinates, at the same place) — nearest first. Unscoped: callers show them to
-    staff of that community, or only their numbers to residents."""
+    150 m (or, without coordinates, at the same place) — the ``limit`` nearest first. Unscoped: callers
+    show them to staff of that community, or only their numbers to residents; ``fields`` loads only
+    those (``("number",)`` for a timeline entry).
+
+    Distances are ranked on (id, lon, lat) alone; only the cases returned are loaded whole (a busy
+    spot has hundreds of open reports, and every report asks)."""
     if community is None:
         return []
     now = now or timezone.now()
@@ -230,13 +236,17 @@ def possible_duplicates(*, category: CaseCategory, lon: float | None, lat: float
                              created_at__gte=now - dt.timedelta(days=DUPLICATE_DAYS))
     if exclude is not None:
         qs = qs.exclude(pk=exclude.pk)
+    if fields:
+        qs = qs.only(*fields)
     if lon is None or lat is None:
-        return list(qs.filter(place=place)[:10]) if place is not None else []
+        return list(qs.filter(place=place).order_by("-created_at")[:limit]) if place is not None else []
     dlat = DUPLICATE_METRES / 111_000 * 1.2
     dlon = dlat / max(math.cos(math.radians(lat)), 0.1)
     near = qs.filter(lon__gte=lon - dlon, lon__lte=lon + dlon, lat__gte=lat - dlat, lat__lte=lat + dlat)
-    found = [(distance_m(lon, lat, c.lon, c.lat), c) for c in near[:200] if c.lon is not None and c.lat is not None]
-    return [c for d, c in sorted(found, key=lambda x: x[0]) if d <= DUPLICATE_METRES]
+    ranked = sorted((distance_m(lon, lat, x, y), pk) for pk, x, y in near.values_list("pk", "lon", "lat")[:500])
+    ids = [pk for d, pk in ranked if d <= DUPLICATE_METRES][:limit]
+    cases = qs.in_bulk(ids)
+    return [cases[pk] for pk in ids if pk in cases]
 
 
 def my_cases(*, actor: Any) -> QuerySet[Case]:

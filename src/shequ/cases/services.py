@@ -295,7 +295,7 @@ def case_report(*, actor: Any, category: CaseCategory, title: str, description: 
     if case.reporter_id:
         _follow(case, [case.reporter])
     duplicates = [c.number for c in possible_duplicates(category=category, lon=lon, lat=lat, community=community,
-                                                        place=place, exclude=case, now=now)]
+                                                        place=place, exclude=case, now=now, fields=("number",))]
     _event(case=case, actor=actor, action=wf.REPORTED, to_state=S.NEW, note=description[:500], at=now,
            data={"source": source, "photos": len(photos), "possible_duplicates": duplicates})
     _notify(users=community_staff(case), actor=actor,
