@@ -88,12 +88,6 @@ def smtp(settings: Any) -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def smtp_down(settings: Any) -> None:
-    """E-mail on, but nothing listens on the port."""
-    point_at(settings, free_port())
-
-
-@pytest.fixture
 def alice(db: Any) -> Any:
     return f.user("alice", email="alice@example.cn", display_name="秀水社工")
 
@@ -174,40 +168,44 @@ def test_the_periodic_task_delivers_when_email_is_on(smtp, alice):
     assert len(smtp.messages) == 1
 
 
-def test_server_down_marks_nothing_delivered_and_counts_an_attempt(smtp_down, alice):
-    # given the SMTP server is down
-    case_notice(alice)
-    # when the worker delivers
-    counts = notifications_deliver()
-    # then nothing is delivered, one attempt is counted with a short reason that holds no mail content
-    assert counts["sent"] == 0 and counts["failed"] == 1
-    row = row_of(alice)
-    assert row.delivered_at is None
-    assert row.delivery_attempts == 1
-    assert row.delivery_error.startswith("ConnectionRefusedError")
-    assert BODY not in row.delivery_error and "alice@example.cn" not in row.delivery_error
-
-
-def test_after_five_failed_attempts_a_row_is_no_longer_tried(settings, alice):
-    # given five runs against a server that is down
+def test_server_down_marks_nothing_delivered_and_the_row_waits_for_it(settings, alice):
+    # given the SMTP server is down for longer than five runs
     point_at(settings, free_port())
     case_notice(alice)
     results = [notifications_deliver() for _ in range(MAX_ATTEMPTS + 1)]
-    # then the fifth gave the row up and the sixth did not try it
-    assert [r["failed"] for r in results] == [1, 1, 1, 1, 1, 0]
-    assert results[MAX_ATTEMPTS - 1]["gave_up"] == 1
-    assert row_of(alice).delivery_attempts == MAX_ATTEMPTS
-    # when the server is back, the given-up row is still not sent
+    # then nothing is delivered; the reason is kept, holds no mail content, and uses up no attempt
+    assert [r["failed"] for r in results] == [1] * (MAX_ATTEMPTS + 1)
+    row = row_of(alice)
+    assert row.delivered_at is None and row.delivery_attempts == 0
+    assert row.delivery_error.startswith("ConnectionRefusedError")
+    assert BODY not in row.delivery_error and "alice@example.cn" not in row.delivery_error
+    # when the server is back, the mail goes out
     mailbox = Mailbox()
     controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
     controller.start()
     try:
         point_at(settings, controller.port)
-        assert notifications_deliver()["sent"] == 0
+        assert notifications_deliver()["sent"] == 1
     finally:
         controller.stop()
-    assert mailbox.messages == []
-    assert row_of(alice).delivered_at is None
+    assert [m["to"] for m in mailbox.messages] == ["alice@example.cn"]
+    assert row_of(alice).delivered_at is not None
+
+
+def test_after_five_refusals_a_row_is_no_longer_tried(smtp, alice):
+    # given a recipient the server refuses, five runs over
+    refused = f.user("refused", email=REFUSED)
+    smtp.refuse.add(REFUSED)
+    case_notice(refused)
+    results = [notifications_deliver() for _ in range(MAX_ATTEMPTS + 1)]
+    # then the fifth gave the row up and the sixth did not try it
+    assert [r["failed"] for r in results] == [1, 1, 1, 1, 1, 0]
+    assert results[MAX_ATTEMPTS - 1]["gave_up"] == 1
+    assert row_of(refused).delivery_attempts == MAX_ATTEMPTS
+    # when the server would accept it again, the given-up row is still not sent
+    smtp.refuse.clear()
+    assert notifications_deliver()["sent"] == 0
+    assert smtp.messages == [] and row_of(refused).delivered_at is None
 
 
 def test_a_refused_mail_counts_a_failure_and_the_others_are_still_sent(smtp, alice):

@@ -202,6 +202,10 @@ def test_page_turns_a_decision_into_a_case(client: Any, decision: Decision, acto
     listing = client.get(_url("decision_list")).content.decode()
     assert case.number in listing and "再次转为工单" not in listing
     assert _url("decision_case", decision.pk) not in listing  # the case is being handled: no second button
+    # and the case's page leads back to the decision
+    case_page = client.get(f"/cases/{case.pk}/").content.decode()
+    assert "来自会议决议" in case_page and decision.meeting.title in case_page
+    assert _url("meeting_detail", decision.meeting_id) + f"#decision-{decision.pk}" in case_page
 
 
 def test_page_shows_service_errors_on_the_form(client: Any, decision: Decision, actors: Any, cats: Any) -> None:

@@ -431,6 +431,8 @@ def _detail(request: HttpRequest, case: Case, *, forms: dict[str, Any] | None = 
         "reporter_name": _reporter_label(case, user),
         "open_errors": next(iter(forms), ""),
         "my_dispatches": [d for d in dispatches if is_handler(user) and d.department_id == user.department_id],
+        # the meeting decision (决议) the case carries out, if it came from one
+        "decisions": list(case.decisions.select_related("meeting")) if case.source == CaseSource.DECISION else [],
     }, status=status)
 
 

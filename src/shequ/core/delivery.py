@@ -118,10 +118,13 @@ def _pending(*, now: dt.datetime, batch: int, lock: bool) -> list[Notification]:
     return list(qs.select_related("user")[:batch])
 
 
-def _mark_failed(ids: list[int], error: str) -> None:
-    Notification.objects.filter(pk__in=ids).update(
-        delivery_attempts=F("delivery_attempts") + 1, delivery_error=error[:ERROR_LENGTH]
-    )
+def _mark_failed(ids: list[int], error: str, *, count: bool = True) -> None:
+    """Keep the reason; ``count`` an attempt only when the mail itself was refused. A server that is
+    down or drops the line is no fault of the row's: it waits (up to ``MAX_AGE``) for the server."""
+    changes: dict[str, Any] = {"delivery_error": error[:ERROR_LENGTH]}
+    if count:
+        changes["delivery_attempts"] = F("delivery_attempts") + 1
+    Notification.objects.filter(pk__in=ids).update(**changes)
 
 
 def notifications_deliver(*, now: dt.datetime | None = None, batch: int = 200) -> dict[str, int]:
@@ -129,11 +132,11 @@ def notifications_deliver(*, now: dt.datetime | None = None, batch: int = 200) -
 
     Picked: created within ``MAX_AGE``, fewer than ``MAX_ATTEMPTS`` failures, user active with an address
     (rows of users without one are never picked: they stay in-app only). A mail the server refuses
-    counts one attempt with its reason and the others go on; a connection that cannot be opened counts
-    one attempt for every picked row; a connection lost mid-batch leaves the rest untouched for the next
-    run (``skipped``). Returns the counts ``sent``, ``failed``, ``skipped`` and ``gave_up`` (rows that
-    reached ``MAX_ATTEMPTS`` in this run).
-    """
+    counts one attempt with its reason and the others go on; a connection that cannot be opened, or is
+    lost mid-batch, keeps its reason on the rows but counts no attempt (an SMTP outage must not use up
+    every reminder's attempts), and the rest of the batch waits for the next run (``skipped``).
+    Returns the counts ``sent``, ``failed``, ``skipped`` and ``gave_up`` (rows that reached
+    ``MAX_ATTEMPTS`` in this run)."""
     counts = {"sent": 0, "failed": 0, "skipped": 0, "gave_up": 0}
     if not email_enabled():
         return counts
@@ -146,19 +149,19 @@ def notifications_deliver(*, now: dt.datetime | None = None, batch: int = 200) -
         try:
             mail.open()
         except (OSError, smtplib.SMTPException) as exc:
-            _mark_failed([row.pk for row in rows], describe_error(exc))
+            _mark_failed([row.pk for row in rows], describe_error(exc), count=False)
             counts["failed"] = len(rows)
-            counts["gave_up"] = sum(1 for row in rows if row.delivery_attempts + 1 >= MAX_ATTEMPTS)
             return counts
         try:
             for index, row in enumerate(rows):
                 try:
                     mail.send_messages([notification_email(row)])
                 except (OSError, smtplib.SMTPException, ValueError) as exc:
-                    _mark_failed([row.pk], describe_error(exc))
+                    lost = _connection_lost(exc)
+                    _mark_failed([row.pk], describe_error(exc), count=not lost)
                     counts["failed"] += 1
-                    counts["gave_up"] += int(row.delivery_attempts + 1 >= MAX_ATTEMPTS)
-                    if _connection_lost(exc):
+                    counts["gave_up"] += int(not lost and row.delivery_attempts + 1 >= MAX_ATTEMPTS)
+                    if lost:
                         counts["skipped"] = len(rows) - index - 1
                         break
                     continue
