@@ -301,10 +301,14 @@ def load_cases(m: int, seed: int, layout: dict[str, Any], jobs: int) -> dict[str
 
 
 def analyze() -> None:
+    """What autovacuum does to a table after a big load, done at once: statistics, and on PostgreSQL the
+    visibility map, without which an index-only scan (the figures' covering index) visits the heap."""
     from django.db import connection
 
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM (ANALYZE) cases_case" if connection.vendor == "postgresql" else "ANALYZE")
+        if connection.vendor == "postgresql":
+            cursor.execute("ANALYZE")
 
 
 # --- A fallback create endpoint when the API is not installed ------------------------------------------
@@ -474,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cases: {load_cases(args.cases, args.seed, layout, jobs)}")
     started = time.perf_counter()
     analyze()
-    print(f"analyze: {time.perf_counter() - started:.1f} s")
+    print(f"vacuum/analyze: {time.perf_counter() - started:.1f} s")
 
     rng = random.Random(args.seed + 2)
     use_api = api_available()

@@ -185,7 +185,9 @@ AXES_VERBOSE = False
 AXES_ENABLE_ACCESS_FAILURE_LOG = False
 # Throttling is per account by design (QUALITY §3); a whole community office behind one NAT address
 # must not be locked out by one mistyped password.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+# models.W040: SQLite has no covering indexes; an index's ``include`` columns serve PostgreSQL and SQLite
+# builds the same index without them (cases.Case's "case_figures").
+SILENCED_SYSTEM_CHECKS = ["axes.W006", "models.W040"]
 
 # Sessions: idle timeout 30 minutes, renewed on every request; server-side store ends them at logout.
 SESSION_COOKIE_AGE = env.int("SHEQU_SESSION_IDLE_SECONDS", default=30 * 60)
