@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.header import decode_header, make_header
-from email.message import EmailMessage as ParsedMessage
 from typing import Any
 
 import pytest
@@ -23,68 +18,13 @@ from shequ.core.models import AuditAction, AuditEntry, Notification
 from shequ.core.notifications import notify
 from shequ.core.tasks import deliver_notifications
 from tests import factories as f
+from tests.core.fixtures_mail import *  # noqa: F403 (the smtp fixture)
+from tests.core.fixtures_mail import SITE, Mailbox, free_port, point_at
 
-SITE = "https://shequ.example.cn"
 TITLE = "新工单 GD20261123-0001：楼道堆放杂物"
 BODY = "秀水小区1号楼楼道堆放杂物，报告人张*（138****2222），请及时处置。"
 LINK = "/cases/12/"
 REFUSED = "bounce@example.cn"
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping every received message; refuses the addresses in ``refuse``."""
-
-    def __init__(self) -> None:
-        self.messages: list[ParsedMessage] = []
-        self.raw: list[bytes] = []
-        self.refuse: set[str] = set()
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
-        if address in self.refuse:
-            return "550 5.1.1 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.raw.append(envelope.content)
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
-        return "250 Message accepted"
-
-    def subjects(self) -> list[str]:
-        """Subjects decoded as RFC 2047 says (the folded encoded words joined, folding whitespace dropped)."""
-        return [str(make_header(decode_header(message_from_bytes(raw)["Subject"]))) for raw in self.raw]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def point_at(settings: Any, port: int) -> None:
-    settings.SHEQU_EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = port
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_TIMEOUT = 5
-    settings.SHEQU_EMAIL_FROM = "社区云 <noreply@shequ.example.cn>"
-    settings.SHEQU_SITE_URL = SITE
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Mailbox]:
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    point_at(settings, controller.port)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture

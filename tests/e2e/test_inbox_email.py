@@ -5,30 +5,17 @@ test-output/screenshots/inbox-email-<desktop|phone>.png.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from shequ.core.delivery import notifications_deliver
 from shequ.core.notifications import notify
-from tests.core.test_email_delivery import Mailbox, free_port, point_at
+from tests.core.fixtures_mail import *  # noqa: F403 (the smtp fixture)
+from tests.core.fixtures_mail import Mailbox
 from tests.e2e.conftest import DESKTOP, PHONE, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def smtp(settings: Any) -> Iterator[Mailbox]:
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    point_at(settings, controller.port)
-    try:
-        yield mailbox
-    finally:
-        controller.stop()
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
