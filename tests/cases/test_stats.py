@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from shequ.cases.choices import CaseState
 from shequ.cases.stats import PERIOD_INVALID, case_figures
 from shequ.core.errors import ValidationFailed
 from tests.cases.fixtures_stats import *  # noqa: F403  (fixtures: stat_categories, stat_cases)
-from tests.cases.fixtures_stats import at
+from tests.cases.fixtures_stats import at, stat_case
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +116,16 @@ def test_unknown_period_is_refused(actors):
     with pytest.raises(ValidationFailed) as exc:
         figures(actors.officer_a, period="year")
     assert exc.value.errors == {"period": [str(PERIOD_INVALID)]}
+
+
+def test_weeks_start_on_monday_local_time_either_side_of_sunday_midnight(actors, tree, grids, stat_categories):
+    # given cases at 23:30 on Sunday 15 Nov and 00:10 on Monday 16 Nov (Shanghai), and one on Saturday the 14th
+    for created in (at(15, 23, 30), at(16, 0, 10), at(14, 12, 0)):
+        stat_case(community=tree.a1, category=stat_categories.litter, grid=grids.a1, state=CaseState.NEW,
+                  created=created)
+    # when the figures are grouped by week and by day
+    by_week = figures(actors.officer_a, period="week")["by_period"]
+    by_day = figures(actors.officer_a, period="day")["by_period"]
+    # then Saturday and Sunday fall in the week of Monday 9 Nov, Monday's case opens the next week
+    assert by_week == [{"start": "2026-11-09", "count": 2}, {"start": "2026-11-16", "count": 1}]
+    assert [row["start"] for row in by_day] == ["2026-11-14", "2026-11-15", "2026-11-16"]
