@@ -8,6 +8,7 @@ from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
+from django.core.validators import EmailValidator
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -246,8 +247,6 @@ def user_set_email(*, actor: Any, user: User, email: str) -> User:
     Only the user themselves: anyone else gets "not found". The audit row names the change, never the
     address (personal data).
     """
-    from django.core.validators import EmailValidator
-
     if actor is None or actor.pk != user.pk:
         raise NotFound()
     email = (email or "").strip()

@@ -131,7 +131,8 @@ def _body(request: HttpRequest, *, json_fields: tuple[str, ...] = ()) -> Any:
         raise ValidationFailed({"__all__": _("请求体须为 JSON。")}) from exc
 
 
-def _category(slug: str) -> CaseCategory:
+def category_from_slug(slug: str) -> CaseCategory:
+    """The active category a report names by slug (with ``is_parent``), else a 400 on ``category``."""
     category = CaseCategory.objects.with_is_parent().filter(slug=slug, active=True).first()
     if category is None:
         raise ValidationFailed({"category": CATEGORY_UNKNOWN})
@@ -237,7 +238,7 @@ def case_create(request: HttpRequest) -> Status:
     photos = _photos(request)
     place = registry_selectors.place_get(actor=actor, place_id=data.place) if data.place else None
     case = services.case_report(
-        actor=actor, category=_category(data.category), title=data.title, description=data.description,
+        actor=actor, category=category_from_slug(data.category), title=data.title, description=data.description,
         source=data.source, lon=data.lon, lat=data.lat, place=place, address=data.address,
         anonymous=data.anonymous, contact_phone=data.contact_phone, photos=photos,
     )

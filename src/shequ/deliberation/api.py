@@ -12,13 +12,11 @@ import datetime as dt
 from typing import Annotated, Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext_lazy as _
 from ninja import Query, Router, Schema, Status
 from pydantic import ConfigDict, Field
 
-from shequ.cases.models import CaseCategory
+from shequ.cases.api import category_from_slug
 from shequ.core.api_errors import ErrorOut
-from shequ.core.errors import ValidationFailed
 from shequ.deliberation import deliberation_selectors, meetings, vote_selectors, votes
 from shequ.deliberation.choices import Electorate, VoteStatus
 from shequ.deliberation.models import Ballot, Vote
@@ -30,7 +28,6 @@ router = Router(tags=["表决"])
 READ_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 404: ErrorOut}
 CAST_ERRORS: dict[int, Any] = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
-CATEGORY_UNKNOWN = _("事项类别不存在或已停用。")
 
 
 class VoteQuery(Page):
@@ -170,9 +167,7 @@ class DecisionCaseOut(Schema):
 def decision_case(request: HttpRequest, decision_id: PathId, payload: DecisionCaseIn) -> Status:
     actor = _actor(request)
     decision = deliberation_selectors.decision_get(actor=actor, decision_id=decision_id)
-    category = CaseCategory.objects.filter(slug=payload.category, active=True).first()
-    if category is None:
-        raise ValidationFailed({"category": CATEGORY_UNKNOWN})
+    category = category_from_slug(payload.category)
     place = registry_selectors.place_get(actor=actor, place_id=payload.place) if payload.place else None
     case = meetings.decision_open_case(actor=actor, decision=decision, category=category, title=payload.title,
                                        description=payload.description, place=place, version=payload.version)

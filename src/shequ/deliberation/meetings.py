@@ -297,6 +297,13 @@ def may_complete(actor: Any, decision: Decision) -> bool:
     return getattr(actor, "pk", None) == decision.responsible_id or can_manage(actor, decision.scope_path)
 
 
+def may_open_case(actor: Any, decision: Decision) -> bool:
+    """Whether ``decision_open_case`` would take it: an open decision with no case still being handled,
+    for a manager of the meeting (the 转为工单 button)."""
+    case_in_hand = decision.case_id is not None and decision.case.state in OPEN_STATES
+    return decision.status == DecisionStatus.OPEN and not case_in_hand and can_manage(actor, decision.scope_path)
+
+
 @transaction.atomic
 def decision_complete(*, actor: Any, decision: Decision, outcome: str, version: int | None = None) -> Decision:
     """The responsible user or a manager records the outcome; the decision is done."""

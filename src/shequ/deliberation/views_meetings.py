@@ -16,7 +16,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from shequ.accounts.roles import Capability
-from shequ.cases.choices import OPEN_STATES
 from shequ.core.errors import Conflict, PermissionDenied, ValidationFailed
 from shequ.core.forms import apply_service_errors, paginate
 from shequ.core.scope import restrict, subtree_q
@@ -112,7 +111,7 @@ def _detail(request: HttpRequest, meeting: Meeting, *, paper_form: PaperAttendan
     else:
         context["attendance_count"] = meeting.attendance.count()
     context["can_complete"] = {d.pk for d in decisions if services.may_complete(user, d)}
-    context["can_open_case"] = _can_open_case(user, decisions)
+    context["can_open_case"] = {d.pk for d in decisions if services.may_open_case(user, d)}
     return render(request, "deliberation/meetings_detail.html", context, status=status)
 
 
@@ -213,7 +212,7 @@ def decision_list(request: HttpRequest) -> HttpResponse:
         "overdue_count": sel.decision_overdue(actor=request.user).count(),
         "statuses": DecisionStatus.choices, "complete_form": CompleteForm(),
         "can_complete": {d.pk for d in page if services.may_complete(request.user, d)},
-        "can_open_case": _can_open_case(request.user, page),
+        "can_open_case": {d.pk for d in page if services.may_open_case(request.user, d)},
     })
 
 
@@ -239,12 +238,6 @@ def decision_complete(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, _("决议已标记为完成。"))
     return redirect(back)
-
-
-def _can_open_case(user: Any, decisions: Any) -> set[int]:
-    """Open decisions without a case still being handled, that the user manages (the 转为工单 button)."""
-    return {d.pk for d in decisions if d.status == DecisionStatus.OPEN
-            and (d.case_id is None or d.case.state not in OPEN_STATES) and services.can_manage(user, d.scope_path)}
 
 
 def _back(request: HttpRequest, decision: Decision) -> str:
